@@ -1,0 +1,20 @@
+export type { ShutdownErrorCode, ShutdownErrorOptions } from './errors.ts';
+export { isShutdownError, ShutdownError } from './errors.ts';
+export { exitCodeForSignal } from './exit-codes.ts';
+export { createShutdown, DEFAULT_SIGNALS, DEFAULT_TIMEOUT_MS } from './shutdown.ts';
+export type {
+  ForceCause,
+  ForceHook,
+  HookContext,
+  HookOptions,
+  HookReport,
+  HookStatus,
+  ProcessLike,
+  Shutdown,
+  ShutdownHook,
+  ShutdownLogger,
+  ShutdownOptions,
+  ShutdownReason,
+  ShutdownResult,
+  TriggerOptions,
+} from './types.ts';

@@ -1,0 +1,305 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildFresh, type FreshBuild } from './support/build.ts';
+import { type FixtureEvent, killFixtures, startFixture } from './support/fixture.ts';
+
+// Real processes, real signals. Time bounds are generous: the machine running the suite is
+// shared, and what matters is "well below the slow hook", not milliseconds.
+
+const RECIPE = [
+  { name: 'flush pending updates', ms: 60 },
+  { name: 'save backlog', ms: 60 },
+  { name: 'log progress summary', ms: 10 },
+];
+
+let build: FreshBuild;
+
+beforeAll(async () => {
+  build = await buildFresh();
+});
+
+afterAll(async () => {
+  await build?.remove();
+});
+
+afterEach(() => {
+  killFixtures();
+});
+
+const of = (name: string) => (e: FixtureEvent) => e.event === name;
+const hookEvents = (events: FixtureEvent[]) =>
+  events
+    .filter((e) => e.event === 'hook-start' || e.event === 'hook-end' || e.event === 'force')
+    .map((e) => `${e.event}:${e.hook}`);
+
+describe.skipIf(process.platform === 'win32')('real signals', () => {
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const)('%s runs the hooks in registration order and exits %i', async (signal, code) => {
+    const fixture = startFixture(build, 'scenario.mjs', {
+      controllers: [{ hooks: RECIPE, forceHooks: ['sync flush'] }],
+    });
+    await fixture.waitFor(of('ready'));
+    const sentAt = fixture.send(signal);
+    const exit = await fixture.exited;
+
+    expect(exit.code).toBe(code);
+    expect(hookEvents(fixture.events)).toEqual([
+      'hook-start:flush pending updates',
+      'hook-end:flush pending updates',
+      'hook-start:save backlog',
+      'hook-end:save backlog',
+      'hook-start:log progress summary',
+      'hook-end:log progress summary',
+    ]);
+    const aborted = fixture.events.find(of('aborted'));
+    expect(aborted).toMatchObject({ code: 'SIGNAL', signal, message: `Received ${signal}` });
+    expect(fixture.events.find(of('done'))).toMatchObject({ exitCode: code, forced: false });
+    expect(exit.at - sentAt).toBeLessThan(5000);
+  });
+
+  it('cuts a hanging hook off at its timeout, runs the next one and exits 1', async () => {
+    const fixture = startFixture(build, 'scenario.mjs', {
+      controllers: [
+        {
+          hooks: [
+            { name: 'flush pending updates', hang: true, timeoutMs: 400 },
+            { name: 'save backlog', ms: 10 },
+          ],
+          forceHooks: ['sync flush'],
+        },
+      ],
+    });
+    await fixture.waitFor(of('ready'));
+    const sentAt = fixture.send('SIGTERM');
+    const exit = await fixture.exited;
+    const elapsed = exit.at - sentAt;
+
+    expect(exit.code).toBe(1);
+    expect(hookEvents(fixture.events)).toEqual([
+      'hook-start:flush pending updates',
+      'hook-start:save backlog',
+      'hook-end:save backlog',
+    ]);
+    expect(fixture.events.find(of('done'))).toMatchObject({
+      exitCode: 1,
+      timedOut: false,
+      hooks: [
+        ['flush pending updates', 'timeout'],
+        ['save backlog', 'ok'],
+      ],
+    });
+    expect(elapsed).toBeGreaterThanOrEqual(380);
+    expect(elapsed).toBeLessThan(4000);
+  });
+
+  it('stops at the overall deadline, runs the force hooks and exits 1', async () => {
+    const fixture = startFixture(build, 'scenario.mjs', {
+      controllers: [
+        {
+          options: { timeoutMs: 700 },
+          hooks: [
+            { name: 'flush pending updates', ms: 200 },
+            { name: 'save backlog', ms: 30_000, ignoreAbort: true },
+            { name: 'log progress summary', ms: 10 },
+          ],
+          forceHooks: ['sync flush'],
+        },
+      ],
+    });
+    await fixture.waitFor(of('ready'));
+    const sentAt = fixture.send('SIGINT');
+    const exit = await fixture.exited;
+    const elapsed = exit.at - sentAt;
+
+    expect(exit.code).toBe(1);
+    expect(hookEvents(fixture.events)).toEqual([
+      'hook-start:flush pending updates',
+      'hook-end:flush pending updates',
+      'hook-start:save backlog',
+      'force:sync flush',
+    ]);
+    expect(fixture.events.find(of('force'))).toMatchObject({ cause: 'deadline', kind: 'signal' });
+    expect(fixture.events.find(of('done'))).toMatchObject({ exitCode: 1, timedOut: true });
+    expect(elapsed).toBeGreaterThanOrEqual(650);
+    expect(elapsed).toBeLessThan(5000);
+  });
+
+  it.each([
+    ['SIGINT', 'SIGINT', 130],
+    ['SIGINT', 'SIGTERM', 130],
+    ['SIGTERM', 'SIGHUP', 143],
+  ] as const)(
+    'a second signal (%s then %s) during a slow hook runs the force hooks and exits %i at once',
+    async (first, second, code) => {
+      const fixture = startFixture(build, 'scenario.mjs', {
+        controllers: [
+          {
+            hooks: [
+              { name: 'flush pending updates', ms: 10 },
+              { name: 'save backlog', ms: 30_000, ignoreAbort: true },
+              { name: 'log progress summary', ms: 10 },
+            ],
+            forceHooks: ['sync flush', 'close log'],
+          },
+        ],
+      });
+      await fixture.waitFor(of('ready'));
+      fixture.send(first);
+      await fixture.waitFor((e) => e.event === 'hook-start' && e.hook === 'save backlog');
+      const secondAt = fixture.send(second);
+      const exit = await fixture.exited;
+
+      expect(exit.code).toBe(code);
+      expect(exit.at - secondAt).toBeLessThan(3000);
+      expect(hookEvents(fixture.events)).toEqual([
+        'hook-start:flush pending updates',
+        'hook-end:flush pending updates',
+        'hook-start:save backlog',
+        'force:sync flush',
+        'force:close log',
+      ]);
+      expect(fixture.events.filter(of('force')).every((e) => e.cause === 'signal')).toBe(true);
+    },
+  );
+
+  it('keeps the application’s own SIGINT listener working, called once per signal', async () => {
+    const fixture = startFixture(build, 'scenario.mjs', {
+      otherListener: 'SIGINT',
+      controllers: [{ hooks: RECIPE }],
+    });
+    await fixture.waitFor(of('ready'));
+    fixture.send('SIGINT');
+    const exit = await fixture.exited;
+    expect(exit.code).toBe(130);
+    expect(fixture.events.filter(of('other-listener'))).toHaveLength(1);
+    expect(fixture.events.filter((e) => e.event === 'hook-end')).toHaveLength(3);
+  });
+
+  it('works the same from the CommonJS build', async () => {
+    const fixture = startFixture(build, 'scenario.mjs', {
+      format: 'cjs',
+      controllers: [{ hooks: RECIPE }],
+    });
+    await fixture.waitFor(of('ready'));
+    fixture.send('SIGTERM');
+    const exit = await fixture.exited;
+    expect(exit.code).toBe(143);
+    expect(hookEvents(fixture.events)).toHaveLength(6);
+  });
+
+  it('runs the hooks of two controllers and exits once, after the slower one', async () => {
+    const fixture = startFixture(build, 'scenario.mjs', {
+      controllers: [
+        { label: 'session', hooks: [{ name: 'flush pending updates', ms: 50 }] },
+        { label: 'progress', hooks: [{ name: 'log progress summary', ms: 500 }] },
+      ],
+    });
+    await fixture.waitFor(of('ready'));
+    const sentAt = fixture.send('SIGHUP');
+    const exit = await fixture.exited;
+    expect(exit.code).toBe(129);
+    const ends = fixture.events.filter((e) => e.event === 'hook-end').map((e) => e.label);
+    expect(ends).toEqual(['session', 'progress']);
+    expect(fixture.events.filter(of('done'))).toHaveLength(2);
+    expect(exit.at - sentAt).toBeGreaterThanOrEqual(450);
+  });
+});
+
+describe('trigger() and errors', () => {
+  it('trigger() runs the hooks in order and exits 0', async () => {
+    const fixture = startFixture(build, 'scenario.mjs', {
+      action: 'trigger',
+      controllers: [{ hooks: RECIPE }],
+    });
+    const exit = await fixture.exited;
+    expect(exit.code).toBe(0);
+    expect(hookEvents(fixture.events)).toEqual([
+      'hook-start:flush pending updates',
+      'hook-end:flush pending updates',
+      'hook-start:save backlog',
+      'hook-end:save backlog',
+      'hook-start:log progress summary',
+      'hook-end:log progress summary',
+    ]);
+    expect(fixture.events.find(of('aborted'))).toMatchObject({
+      code: 'TRIGGERED',
+      message: 'Shutdown triggered: resource limit',
+    });
+  });
+
+  it('trigger() exits with the given code, or 1 when a hook failed', async () => {
+    const withCode = startFixture(build, 'scenario.mjs', {
+      action: 'trigger',
+      triggerOptions: { exitCode: 3 },
+      controllers: [{ hooks: RECIPE }],
+    });
+    const failing = startFixture(build, 'scenario.mjs', {
+      action: 'trigger',
+      controllers: [
+        {
+          hooks: [
+            { name: 'flush pending updates', fail: 'disk full' },
+            { name: 'save backlog', ms: 10 },
+          ],
+        },
+      ],
+    });
+    expect((await withCode.exited).code).toBe(3);
+    expect((await failing.exited).code).toBe(1);
+    expect(failing.events.find((e) => e.event === 'hook-end')?.hook).toBe('save backlog');
+    expect(failing.events.find((e) => e.event === 'log' && e.level === 'error')).toMatchObject({
+      error: 'disk full',
+    });
+  });
+
+  it.each([
+    ['throw', 'unexpected failure'],
+    ['reject', 'forgotten promise'],
+  ] as const)(
+    'with handleErrors, an uncaught error (%s) runs the hooks, then exits 1',
+    async (action, message) => {
+      const fixture = startFixture(build, 'scenario.mjs', {
+        action,
+        controllers: [{ options: { handleErrors: true }, hooks: RECIPE }],
+      });
+      const exit = await fixture.exited;
+      expect(exit.code).toBe(1);
+      expect(fixture.events.filter((e) => e.event === 'hook-end').map((e) => e.hook)).toEqual(
+        RECIPE.map((h) => h.name),
+      );
+      expect(fixture.events.find(of('aborted'))).toMatchObject({ code: 'UNCAUGHT' });
+      expect(fixture.events.find((e) => e.event === 'log' && e.level === 'error')).toMatchObject({
+        error: message,
+      });
+    },
+  );
+
+  it('without handleErrors, an uncaught exception crashes as Node would, without hooks', async () => {
+    const fixture = startFixture(build, 'scenario.mjs', {
+      action: 'throw',
+      controllers: [{ hooks: RECIPE }],
+    });
+    const exit = await fixture.exited;
+    expect(exit.code).toBe(1);
+    expect(fixture.events.filter((e) => e.event === 'hook-start')).toEqual([]);
+    expect(fixture.stderr()).toContain('unexpected failure');
+  });
+
+  it.skipIf(process.platform === 'win32')(
+    'with exit: false, the application decides how to exit',
+    async () => {
+      const fixture = startFixture(build, 'scenario.mjs', {
+        exitWhenDone: true,
+        controllers: [{ options: { exit: false }, hooks: RECIPE }],
+      });
+      await fixture.waitFor(of('ready'));
+      fixture.send('SIGTERM');
+      const exit = await fixture.exited;
+      expect(exit.code).toBe(42);
+      expect(fixture.events.filter((e) => e.event === 'hook-end')).toHaveLength(3);
+      expect(fixture.events.at(-1)?.event).toBe('app-exit');
+    },
+  );
+});
