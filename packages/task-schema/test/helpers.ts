@@ -85,8 +85,11 @@ export function sampleBacklog(): Backlog {
 
 /** Every key of every object, depth-first, with its path: equal lists mean equal key order. */
 export function keyOrder(value: unknown, at = '$', out: string[] = []): string[] {
-  if (Array.isArray(value)) value.forEach((item, k) => keyOrder(item, `${at}[${k}]`, out));
-  else if (typeof value === 'object' && value !== null) {
+  if (Array.isArray(value)) {
+    value.forEach((item, k) => {
+      keyOrder(item, `${at}[${k}]`, out);
+    });
+  } else if (typeof value === 'object' && value !== null) {
     for (const [key, child] of Object.entries(value)) {
       out.push(`${at}.${key}`);
       keyOrder(child, `${at}.${key}`, out);
