@@ -47,7 +47,7 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
  * const shutdown = createShutdown({ timeoutMs: 15_000 });
  * shutdown.onShutdown(() => session.flushUpdates(), { name: 'flush pending updates' });
  * shutdown.onShutdown(() => session.saveBacklog(backlog), { name: 'save backlog' });
- * shutdown.onForce(() => session.flushUpdatesSync());
+ * shutdown.onForce(() => session.flushSync());
  *
  * for (const item of backlog) {
  *   if (shutdown.signal.aborted) break;
@@ -82,7 +82,7 @@ interface RunningHook {
 
 const ERROR_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
 
-class Controller implements Shutdown, Member {
+class Controller implements Shutdown {
   readonly #settings: Settings;
   readonly #coordinator: Coordinator;
   readonly #events: readonly string[];
@@ -103,6 +103,8 @@ class Controller implements Shutdown, Member {
   #current: RunningHook | undefined;
   #failed = false;
   #result: ShutdownResult | undefined;
+  /** The face this controller shows the coordinator; kept off the public object. */
+  readonly #member: Member;
 
   constructor(settings: Settings) {
     this.#settings = settings;
@@ -113,8 +115,27 @@ class Controller implements Shutdown, Member {
     this.#events = settings.handleErrors
       ? [...settings.signals, ...ERROR_EVENTS]
       : settings.signals;
-    for (const event of this.#events) this.#coordinator.listen(this, event);
-    this.#coordinator.add(this);
+    const self = this;
+    this.#member = {
+      get wantsExit() {
+        return self.#settings.exit;
+      },
+      get phase() {
+        return self.#phase;
+      },
+      get failed() {
+        return self.#failed;
+      },
+      get currentExitCode() {
+        return self.exitCode();
+      },
+      handle: (event, args) => this.#handle(event, args),
+      join: (reason) => this.#begin(reason),
+      forceNow: () => this.#force('signal', this.#forceCode(undefined), false),
+      release: () => this.#release(),
+    };
+    for (const event of this.#events) this.#coordinator.listen(this.#member, event);
+    this.#coordinator.add(this.#member);
   }
 
   get signal(): AbortSignal {
@@ -127,22 +148,6 @@ class Controller implements Shutdown, Member {
 
   get isShuttingDown(): boolean {
     return this.#phase !== 'idle';
-  }
-
-  get wantsExit(): boolean {
-    return this.#settings.exit;
-  }
-
-  get phase(): 'idle' | 'running' | 'settled' {
-    return this.#phase;
-  }
-
-  get failed(): boolean {
-    return this.#failed;
-  }
-
-  get currentExitCode(): number | undefined {
-    return this.exitCode();
   }
 
   exitCode(): number | undefined {
@@ -221,15 +226,15 @@ class Controller implements Shutdown, Member {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.release();
-    this.#coordinator.remove(this);
+    this.#release();
+    this.#coordinator.remove(this.#member);
   }
 
   [Symbol.dispose](): void {
     this.dispose();
   }
 
-  handle(event: string, args: unknown[]): void {
+  #handle(event: string, args: unknown[]): void {
     if (event === 'uncaughtException' || event === 'unhandledRejection') {
       this.#onError(event, args[0]);
     } else {
@@ -237,18 +242,10 @@ class Controller implements Shutdown, Member {
     }
   }
 
-  join(reason: ShutdownReason): void {
-    this.#begin(reason);
-  }
-
-  forceNow(): void {
-    this.#force('signal', this.#forceCode(undefined), false);
-  }
-
-  release(): void {
+  #release(): void {
     if (!this.#listening) return;
     this.#listening = false;
-    for (const event of this.#events) this.#coordinator.unlisten(this, event);
+    for (const event of this.#events) this.#coordinator.unlisten(this.#member, event);
   }
 
   #onSignal(signal: NodeJS.Signals): void {
@@ -259,7 +256,9 @@ class Controller implements Shutdown, Member {
     // Another controller already started this one for the very same event.
     if (this.#startEvent !== 0 && this.#startEvent === this.#coordinator.currentEvent) return;
     if (!this.#settings.forceExitOnSecondSignal) {
-      this.#log('warn', `shutdown: received ${signal} again; still running hooks`, { signal });
+      if (this.#phase === 'running') {
+        this.#log('warn', `shutdown: received ${signal} again; still running hooks`, { signal });
+      }
       return;
     }
     const code = this.#forceCode(signal);
@@ -302,7 +301,7 @@ class Controller implements Shutdown, Member {
     // Aborting runs the signal's listeners synchronously, so in-flight work hears about the
     // shutdown before the first hook starts.
     this.#abort.abort(reasonError(reason));
-    this.#coordinator.started(this, reason);
+    this.#coordinator.started(this.#member, reason);
     void this.#run();
   }
 
@@ -459,7 +458,7 @@ class Controller implements Shutdown, Member {
       durationMs: result.durationMs,
     });
     this.#resolveDone(result);
-    this.#coordinator.settled(this, immediate);
+    this.#coordinator.settled(this.#member, immediate);
   }
 
   #markFailed(): void {
