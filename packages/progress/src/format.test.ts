@@ -47,7 +47,13 @@ describe('formatRate and formatPercentage', () => {
 });
 
 describe('summaryLine and summary', () => {
-  const progress = { total: 82, completed: 40, failed: 3, remaining: 39, percentage: (40 / 82) * 100 };
+  const progress = {
+    total: 82,
+    completed: 40,
+    failed: 3,
+    remaining: 39,
+    percentage: (40 / 82) * 100,
+  };
 
   it('reads as one line for the end of a run', () => {
     expect(summaryLine(progress)).toBe('Progress: 40/82 complete (48.8%), 3 failed, 39 remaining');

@@ -22,8 +22,9 @@ export interface BarFormatOptions {
  * Zero failures, a zero rate, an unknown ETA and no current item leave their part out; once
  * nothing remains the ETA part reads `done in 3m02s`. When the line is wider than `width` it
  * gives way in this order: the title is shortened with `…` and then dropped, then the item id,
- * the rate, cells of the bar (down to 5), the ETA, the bar, the failure count, and finally the
- * text is cut. Control characters in ids and titles are shown as spaces.
+ * the rate, cells of the bar (down to 5), the bar, the ETA and the failure count; a part that
+ * fits again once a wider one is gone is taken back. Percentage and counts always stay (cut
+ * with `…` only below about 12 columns). Control characters in ids and titles show as spaces.
  */
 export function formatBar(progress: Progress, options: BarFormatOptions = {}): string {
   const max = positiveInteger('formatBar', 'width', options.width ?? 79);
@@ -40,10 +41,14 @@ export function formatBar(progress: Progress, options: BarFormatOptions = {}): s
     title: parts.title,
   };
   const width = () => textWidth(compose(parts, layout, false));
-  if (width() > max && layout.title !== undefined) {
+  const minBar = Math.min(5, barWidth);
+  const fitTitle = () => {
+    if (parts.title === undefined || !layout.hasId) return;
     const room = max - textWidth(compose(parts, { ...layout, title: undefined }, false)) - 1;
-    layout.title = room >= 3 ? truncate(layout.title, room) : undefined;
-  }
+    layout.title = room >= 3 ? truncate(parts.title, room) : undefined;
+  };
+  if (width() > max) fitTitle();
+  // Give way, least important first, until the line fits.
   const steps: ((excess: number) => void)[] = [
     () => {
       layout.title = undefined;
@@ -55,13 +60,13 @@ export function formatBar(progress: Progress, options: BarFormatOptions = {}): s
       layout.hasRate = false;
     },
     (excess) => {
-      layout.barWidth = Math.max(Math.min(5, barWidth), layout.barWidth - excess);
-    },
-    () => {
-      layout.hasEta = false;
+      layout.barWidth = Math.max(minBar, layout.barWidth - excess);
     },
     () => {
       layout.hasBar = false;
+    },
+    () => {
+      layout.hasEta = false;
     },
     () => {
       layout.hasFailed = false;
@@ -69,11 +74,28 @@ export function formatBar(progress: Progress, options: BarFormatOptions = {}): s
   ];
   for (const step of steps) {
     const excess = width() - max;
-    if (excess <= 0) return compose(parts, layout, color);
+    if (excess <= 0) break;
     step(excess);
   }
-  const plain = compose(parts, layout, false);
-  return textWidth(plain) <= max ? compose(parts, layout, color) : truncate(plain, max);
+  if (width() > max) return truncate(compose(parts, layout, false), max);
+  // Dropping a wide part may have freed room for a narrower, less important one: take it back,
+  // most important first.
+  const takeBack: (keyof Layout & `has${string}`)[] = [
+    'hasFailed',
+    'hasEta',
+    'hasBar',
+    'hasRate',
+    'hasId',
+  ];
+  for (const key of takeBack) {
+    if (layout[key] || !isAvailable(parts, key)) continue;
+    layout[key] = true;
+    if (key === 'hasBar') layout.barWidth = minBar;
+    if (width() > max) layout[key] = false;
+    else if (key === 'hasBar') layout.barWidth = Math.min(barWidth, minBar + max - width());
+    else if (key === 'hasId') fitTitle();
+  }
+  return compose(parts, layout, color);
 }
 
 /** Options for {@link createTerminalRenderer}. */
@@ -233,6 +255,17 @@ function barParts(progress: Progress): BarParts {
     id: progress.current === undefined ? undefined : sanitize(progress.current.id),
     title: title === '' ? undefined : title,
   };
+}
+
+function isAvailable(
+  parts: BarParts,
+  key: 'hasFailed' | 'hasEta' | 'hasBar' | 'hasRate' | 'hasId',
+): boolean {
+  if (key === 'hasFailed') return parts.failed !== undefined;
+  if (key === 'hasEta') return parts.eta !== undefined;
+  if (key === 'hasRate') return parts.rate !== undefined;
+  if (key === 'hasId') return parts.id !== undefined;
+  return true;
 }
 
 function compose(parts: BarParts, layout: Layout, color: boolean): string {

@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { ProgressError } from './errors.ts';
-import { type Progress, ProgressTracker, type ProgressTrackerOptions, prefixGroups } from './tracker.ts';
+import {
+  type Progress,
+  ProgressTracker,
+  type ProgressTrackerOptions,
+  prefixGroups,
+} from './tracker.ts';
 
 function manualClock(start = 1_000) {
   let now = start;
@@ -19,7 +24,12 @@ function tracker(options: Partial<ProgressTrackerOptions> & { total: number }) {
 }
 
 /** Starts and completes `count` items, each `gapMs` after the previous one. */
-function finishEvery(t: ProgressTracker, time: ReturnType<typeof manualClock>, ids: string[], gapMs: number) {
+function finishEvery(
+  t: ProgressTracker,
+  time: ReturnType<typeof manualClock>,
+  ids: string[],
+  gapMs: number,
+) {
   for (const id of ids) {
     t.start(id);
     time.advance(gapMs);
@@ -38,8 +48,16 @@ describe('counts', () => {
   });
 
   it('reports 100% for an empty run and 0% before anything is done', () => {
-    expect(tracker({ total: 0 }).tracker.getProgress()).toMatchObject({ percentage: 100, remaining: 0, etaMs: 0 });
-    expect(tracker({ total: 5 }).tracker.getProgress()).toMatchObject({ percentage: 0, remaining: 5, etaMs: null });
+    expect(tracker({ total: 0 }).tracker.getProgress()).toMatchObject({
+      percentage: 100,
+      remaining: 0,
+      etaMs: 0,
+    });
+    expect(tracker({ total: 5 }).tracker.getProgress()).toMatchObject({
+      percentage: 0,
+      remaining: 5,
+      etaMs: null,
+    });
   });
 
   it('counts the same completion once however often it is reported', () => {
@@ -58,10 +76,20 @@ describe('counts', () => {
     t.fail('b');
     expect(t.getProgress()).toMatchObject({ failed: 2, remaining: 0 });
     t.start('a');
-    expect(t.getProgress()).toMatchObject({ failed: 1, active: 1, remaining: 1, current: { id: 'a' } });
+    expect(t.getProgress()).toMatchObject({
+      failed: 1,
+      active: 1,
+      remaining: 1,
+      current: { id: 'a' },
+    });
     t.complete('a');
     t.complete('b');
-    expect(t.getProgress()).toMatchObject({ completed: 2, failed: 0, remaining: 0, percentage: 100 });
+    expect(t.getProgress()).toMatchObject({
+      completed: 2,
+      failed: 0,
+      remaining: 0,
+      percentage: 100,
+    });
   });
 
   it('skip removes an item from the total, from in flight and from failed', () => {
@@ -73,7 +101,14 @@ describe('counts', () => {
     t.skip('c');
     expect(t.skip('c')).toBe(false);
     const p = t.getProgress();
-    expect(p).toMatchObject({ total: 7, skipped: 3, failed: 0, active: 0, remaining: 7, percentage: 0 });
+    expect(p).toMatchObject({
+      total: 7,
+      skipped: 3,
+      failed: 0,
+      active: 0,
+      remaining: 7,
+      percentage: 0,
+    });
     expect(p.current).toBeUndefined();
     for (let i = 0; i < 7; i += 1) t.complete(`d${i}`);
     expect(t.getProgress()).toMatchObject({ percentage: 100, remaining: 0 });
@@ -111,7 +146,9 @@ describe('counts', () => {
     const { tracker: t } = tracker({ total: 3 });
     t.complete('a');
     t.skip('b');
-    expect(() => t.start('a')).toThrow(/expected an unfinished or failed item, got completed item "a"/);
+    expect(() => t.start('a')).toThrow(
+      /expected an unfinished or failed item, got completed item "a"/,
+    );
     expect(() => t.fail('a')).toThrow(TypeError);
     expect(() => t.skip('a')).toThrow(TypeError);
     expect(() => t.complete('b')).toThrow(/got skipped item "b"/);
@@ -138,7 +175,9 @@ describe('counts', () => {
     expect(() => t.start(7 as unknown as string)).toThrow(/got 7/);
     expect(() => t.setTotal(-2)).toThrow(TypeError);
     expect(() => t.on('finished' as 'done', () => {})).toThrow(/expected one of progress, start/);
-    expect(() => new ProgressTracker({ total: 1, clock: () => Number.NaN })).toThrow(/finite number, got NaN/);
+    expect(() => new ProgressTracker({ total: 1, clock: () => Number.NaN })).toThrow(
+      /finite number, got NaN/,
+    );
   });
 });
 
@@ -146,7 +185,12 @@ describe('rate and ETA', () => {
   it('measures the gap between finishes and gives an ETA from the third one', () => {
     const { time, tracker: t } = tracker({ total: 10 });
     finishEvery(t, time, ['a', 'b'], 12_000);
-    expect(t.getProgress()).toMatchObject({ samples: 2, msPerItem: 12_000, ratePerMinute: 5, etaMs: null });
+    expect(t.getProgress()).toMatchObject({
+      samples: 2,
+      msPerItem: 12_000,
+      ratePerMinute: 5,
+      etaMs: null,
+    });
     finishEvery(t, time, ['c'], 12_000);
     const p = t.getProgress();
     expect(p.samples).toBe(3);
@@ -221,7 +265,10 @@ describe('rate and ETA', () => {
 
   it('measures throughput when several items run at once', () => {
     const { time, tracker: t } = tracker({ total: 8 });
-    for (const batch of [['a', 'b', 'c', 'd'], ['e', 'f', 'g', 'h']]) {
+    for (const batch of [
+      ['a', 'b', 'c', 'd'],
+      ['e', 'f', 'g', 'h'],
+    ]) {
       for (const id of batch) t.start(id);
       time.advance(40_000);
       for (const id of batch) t.complete(id);
@@ -301,7 +348,14 @@ describe('rate and ETA', () => {
   it('leaves work done before this run out of the rate but in the percentage (resume)', () => {
     const { time, tracker: t } = tracker({ total: 82, completed: 40, failed: 2 });
     const start = t.getProgress();
-    expect(start).toMatchObject({ completed: 40, failed: 2, remaining: 40, samples: 0, ratePerMinute: 0, etaMs: null });
+    expect(start).toMatchObject({
+      completed: 40,
+      failed: 2,
+      remaining: 40,
+      samples: 0,
+      ratePerMinute: 0,
+      etaMs: null,
+    });
     expect(start.percentage).toBeCloseTo((40 / 82) * 100, 10);
     finishEvery(t, time, ['a', 'b', 'c'], 30_000);
     const p = t.getProgress();
@@ -348,7 +402,13 @@ describe('groups', () => {
     t.start('P2.M1.T1.S1');
     t.skip('P2.M1.T2.S1');
     const byId = Object.fromEntries(t.getProgress().groups!.map((g) => [g.id, g]));
-    expect(t.getProgress().groups!.map((g) => g.id)).toEqual(['P1', 'P1.M1', 'P1.M2', 'P2', 'P2.M1']);
+    expect(t.getProgress().groups!.map((g) => g.id)).toEqual([
+      'P1',
+      'P1.M1',
+      'P1.M2',
+      'P2',
+      'P2.M1',
+    ]);
     expect(byId.P1).toEqual({
       id: 'P1',
       title: 'Foundations',
@@ -361,7 +421,13 @@ describe('groups', () => {
     });
     expect(byId['P1.M1']).toMatchObject({ completed: 3, remaining: 0, percentage: 100 });
     expect(byId['P1.M2']).toMatchObject({ total: 3, completed: 1, failed: 1, remaining: 1 });
-    expect(byId.P2).toMatchObject({ total: 3, completed: 0, active: 1, remaining: 3, percentage: 0 });
+    expect(byId.P2).toMatchObject({
+      total: 3,
+      completed: 0,
+      active: 1,
+      remaining: 3,
+      percentage: 0,
+    });
     expect(t.getProgress()).toMatchObject({ total: 9, completed: 4, failed: 1, remaining: 4 });
   });
 
@@ -385,7 +451,15 @@ describe('groups', () => {
     t.complete('b');
     t.setGroupTotal('derived', { total: 3, title: 'Derived' });
     expect(t.getProgress().groups).toEqual([
-      { id: 'explicit', total: 1, completed: 1, failed: 0, active: 0, remaining: 0, percentage: 100 },
+      {
+        id: 'explicit',
+        total: 1,
+        completed: 1,
+        failed: 0,
+        active: 0,
+        remaining: 0,
+        percentage: 100,
+      },
       {
         id: 'derived',
         title: 'Derived',
@@ -461,7 +535,12 @@ describe('events', () => {
       caught = error;
     }
     expect(caught).toBeInstanceOf(ProgressError);
-    expect(caught).toMatchObject({ code: 'LISTENER_FAILED', id: 'x', source: 'complete', cause: boom });
+    expect(caught).toMatchObject({
+      code: 'LISTENER_FAILED',
+      id: 'x',
+      source: 'complete',
+      cause: boom,
+    });
     expect(after).toHaveBeenCalledTimes(1);
     expect(progress).toHaveBeenCalledTimes(1);
     expect(t.getProgress().completed).toBe(1);
@@ -476,39 +555,53 @@ describe('invariants under any sequence of calls', () => {
       amount: fc.integer({ min: 0, max: 20 }),
     });
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 10 }), fc.array(op, { maxLength: 60 }), (total, ops) => {
-        const time = manualClock();
-        const t = new ProgressTracker({ total, clock: time.clock, halfLifeMs: 5_000, minSamples: 2 });
-        const state = new Map<string, string>();
-        for (const { kind, id, amount } of ops) {
-          const key = `i${id}`;
-          const before = state.get(key) ?? 'pending';
-          try {
-            if (kind === 'wait') time.advance(amount * 100);
-            else if (kind === 'setTotal') t.setTotal(amount);
-            else {
-              t[kind as 'start' | 'complete' | 'fail' | 'skip'](key);
-              const after = { start: 'active', complete: 'completed', fail: 'failed', skip: 'skipped' }[kind]!;
-              state.set(key, after);
+      fc.property(
+        fc.integer({ min: 0, max: 10 }),
+        fc.array(op, { maxLength: 60 }),
+        (total, ops) => {
+          const time = manualClock();
+          const t = new ProgressTracker({
+            total,
+            clock: time.clock,
+            halfLifeMs: 5_000,
+            minSamples: 2,
+          });
+          const state = new Map<string, string>();
+          for (const { kind, id, amount } of ops) {
+            const key = `i${id}`;
+            const before = state.get(key) ?? 'pending';
+            try {
+              if (kind === 'wait') time.advance(amount * 100);
+              else if (kind === 'setTotal') t.setTotal(amount);
+              else {
+                t[kind as 'start' | 'complete' | 'fail' | 'skip'](key);
+                const after = {
+                  start: 'active',
+                  complete: 'completed',
+                  fail: 'failed',
+                  skip: 'skipped',
+                }[kind]!;
+                state.set(key, after);
+              }
+            } catch (error) {
+              expect(error).toBeInstanceOf(TypeError);
+              const final = before === 'completed' || before === 'skipped';
+              expect(final).toBe(true);
             }
-          } catch (error) {
-            expect(error).toBeInstanceOf(TypeError);
-            const final = before === 'completed' || before === 'skipped';
-            expect(final).toBe(true);
+            const p = t.getProgress();
+            const count = (s: string) => [...state.values()].filter((v) => v === s).length;
+            expect(p.remaining).toBe(p.total - p.completed - p.failed);
+            expect(p.remaining).toBeGreaterThanOrEqual(0);
+            expect(p.percentage).toBeGreaterThanOrEqual(0);
+            expect(p.percentage).toBeLessThanOrEqual(100);
+            expect(p.completed).toBe(count('completed'));
+            expect(p.failed).toBe(count('failed'));
+            expect(p.active).toBe(count('active'));
+            expect(p.skipped).toBe(count('skipped'));
+            if (p.etaMs !== null) expect(p.etaMs).toBeGreaterThanOrEqual(0);
           }
-          const p = t.getProgress();
-          const count = (s: string) => [...state.values()].filter((v) => v === s).length;
-          expect(p.remaining).toBe(p.total - p.completed - p.failed);
-          expect(p.remaining).toBeGreaterThanOrEqual(0);
-          expect(p.percentage).toBeGreaterThanOrEqual(0);
-          expect(p.percentage).toBeLessThanOrEqual(100);
-          expect(p.completed).toBe(count('completed'));
-          expect(p.failed).toBe(count('failed'));
-          expect(p.active).toBe(count('active'));
-          expect(p.skipped).toBe(count('skipped'));
-          if (p.etaMs !== null) expect(p.etaMs).toBeGreaterThanOrEqual(0);
-        }
-      }),
+        },
+      ),
       { numRuns: 300 },
     );
   });

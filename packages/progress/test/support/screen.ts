@@ -19,7 +19,11 @@ export interface Screen {
   sawColor: boolean;
 }
 
-export function replay(output: string, columns: number): Screen {
+/**
+ * Replays `output` on a `columns`-wide screen. `onlcr` mirrors the terminal driver's default
+ * output processing, which turns each `\n` a program writes into `\r\n`.
+ */
+export function replay(output: string, columns: number, { onlcr = true } = {}): Screen {
   const rows: string[][] = [[]];
   let row = 0;
   let col = 0;
@@ -41,7 +45,10 @@ export function replay(output: string, columns: number): Screen {
   for (let i = 0; i < chars.length; i += 1) {
     const ch = chars[i]!;
     if (ch === '\u001b') {
-      if (chars[i + 1] !== '[') throw new Error(`unsupported escape at ${i}: ${JSON.stringify(chars.slice(i, i + 6).join(''))}`);
+      if (chars[i + 1] !== '[')
+        throw new Error(
+          `unsupported escape at ${i}: ${JSON.stringify(chars.slice(i, i + 6).join(''))}`,
+        );
       let j = i + 2;
       let params = '';
       while (j < chars.length && /^[0-9;?]$/.test(chars[j]!)) params += chars[j++];
@@ -52,7 +59,8 @@ export function replay(output: string, columns: number): Screen {
         const cells = line();
         const at = Math.min(col, columns);
         if (params === '' || params === '0') cells.length = Math.min(cells.length, at);
-        else if (params === '1') for (let k = 0; k <= Math.min(at, cells.length - 1); k += 1) cells[k] = ' ';
+        else if (params === '1')
+          for (let k = 0; k <= Math.min(at, cells.length - 1); k += 1) cells[k] = ' ';
         else if (params === '2') cells.length = 0;
         else throw new Error(`unsupported erase ${params}`);
       } else if (final === 'l' && params === '?25') {
@@ -67,7 +75,7 @@ export function replay(output: string, columns: number): Screen {
     if (ch === '\r') col = 0;
     else if (ch === '\n' || ch === '\r\n') {
       row += 1;
-      if (ch === '\r\n') col = 0;
+      if (ch === '\r\n' || onlcr) col = 0;
       line();
     } else if (/^[\u0000-\u001f\u007f]$/.test(ch)) {
       throw new Error(`unexpected control character ${JSON.stringify(ch)}`);
@@ -100,7 +108,11 @@ export function lastLine(screen: Screen): string {
 
 function cellWidth(grapheme: string): number {
   if (/^\p{M}+$/u.test(grapheme)) return 0;
-  if (/\p{Emoji_Presentation}|[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\uff00-\uff60\uffe0-\uffe6]/u.test(grapheme)) {
+  if (
+    /\p{Emoji_Presentation}|[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\uff00-\uff60\uffe0-\uffe6]/u.test(
+      grapheme,
+    )
+  ) {
     return 2;
   }
   return 1;
