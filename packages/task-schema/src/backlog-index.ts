@@ -7,6 +7,7 @@ import {
   flattenBacklog,
   nodePath,
 } from './internal/flatten.ts';
+import { COMPLETE, OBSOLETE, rollUpStatus, STATUS_INDEX } from './internal/roll-up.ts';
 import type { BacklogIssue, IssuePath } from './issues.ts';
 import {
   type Backlog,
@@ -140,12 +141,6 @@ export function createBacklogIndex(backlog: Backlog): BacklogIndex {
 }
 
 const STATUS_COUNT = STATUSES.length;
-const PLANNED = STATUSES.indexOf('Planned');
-const IMPLEMENTING = STATUSES.indexOf('Implementing');
-const COMPLETE = STATUSES.indexOf('Complete');
-const FAILED = STATUSES.indexOf('Failed');
-const OBSOLETE = STATUSES.indexOf('Obsolete');
-const STATUS_INDEX = new Map<string, number>(STATUSES.map((status, k) => [status, k]));
 
 class Index implements BacklogIndex {
   #backlog!: Backlog;
@@ -289,7 +284,7 @@ class Index implements BacklogIndex {
     }
     if (rollUp) {
       for (let at = parent[node]!; at >= 0; at = parent[at]!) {
-        const derived = this.#derive(at);
+        const derived = rollUpStatus(this.#childCounts, at * STATUS_COUNT, this.#childTotal[at]!);
         if (derived !== this.#status[at]) {
           this.#apply(at, derived);
           changed = true;
@@ -446,20 +441,6 @@ class Index implements BacklogIndex {
       if (word << 5 >= end) return end;
       mask = bits[word]!;
     }
-  }
-
-  /** The roll-up rule of {@link BacklogIndex.setStatus}, from the children's counters. */
-  #derive(node: number): number {
-    const row = node * STATUS_COUNT;
-    const counts = this.#childCounts;
-    const total = this.#childTotal[node]!;
-    const complete = counts[row + COMPLETE]!;
-    const obsolete = counts[row + OBSOLETE]!;
-    if (obsolete === total) return OBSOLETE;
-    if (complete + obsolete === total) return COMPLETE;
-    if (counts[row + FAILED] === total - complete - obsolete) return FAILED;
-    if (counts[row + PLANNED]! < total) return IMPLEMENTING;
-    return PLANNED;
   }
 
   /** Records a status change in every counter it affects: O(depth). */

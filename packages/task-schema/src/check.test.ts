@@ -193,7 +193,7 @@ describe('checkBacklog', () => {
     expect(issues[0]!.message).toContain('(1 more subtask is caught in loops with these)');
   });
 
-  it('warns about in-flight subtasks but not about in-progress containers', () => {
+  it('warns about in-flight subtasks but not about containers whose children are in progress', () => {
     const backlog = backlogOf(
       phase(
         'P1',
@@ -225,6 +225,38 @@ describe('checkBacklog', () => {
       ['IN_FLIGHT_STATUS', 'warning', `${S}/2/status`, 'P1.M1.T1.S3'],
     ]);
     expect(issues[1]!.message).toContain('set it back to Planned');
+  });
+
+  it('warns about in-flight containers their children do not explain', () => {
+    const backlog = backlogOf(
+      phase(
+        'P1',
+        [
+          milestone(
+            'P1.M1',
+            [task('P1.M1.T1', [subtask('P1.M1.T1.S1'), subtask('P1.M1.T1.S2')], 'Researching')],
+            'Implementing',
+          ),
+          milestone(
+            'P1.M2',
+            [task('P1.M2.T1', [subtask('P1.M2.T1.S1', [], 'Complete'), subtask('P1.M2.T1.S2')])],
+            'Retrying',
+          ),
+        ],
+        'Implementing',
+      ),
+      phase('P2', [], 'Implementing'),
+    );
+    const issues = checkBacklog(backlog);
+    // P1.M1 is Implementing because its task is in flight: only the task is reported.
+    expect(summary(issues)).toEqual([
+      ['IN_FLIGHT_STATUS', 'warning', 'backlog/0/milestones/0/tasks/0/status', 'P1.M1.T1'],
+      ['IN_FLIGHT_STATUS', 'warning', 'backlog/0/milestones/1/status', 'P1.M2'],
+      ['IN_FLIGHT_STATUS', 'warning', 'backlog/1/status', 'P2'],
+    ]);
+    expect(issues[0]!.message).toBe(
+      'P1.M1.T1 is Researching, but its children roll up to Planned; a run was interrupted, so set it to Planned',
+    );
   });
 
   it('warns about Complete containers with unfinished children', () => {

@@ -1,8 +1,9 @@
 import { ID_FORM_TEXT, ID_FORMS } from './ids.ts';
 import { describe } from './internal/describe.ts';
 import { type FlatBacklog, flattenBacklog, nodePath } from './internal/flatten.ts';
+import { rollUpStatus, STATUS_INDEX } from './internal/roll-up.ts';
 import { type BacklogIssue, formatPath, type GraphIssueCode } from './issues.ts';
-import { type Backlog, IN_FLIGHT_STATUSES, type Subtask } from './schema.ts';
+import { type Backlog, IN_FLIGHT_STATUSES, STATUSES, type Subtask } from './schema.ts';
 
 /**
  * Finds every graph problem of a schema-valid backlog, not just the first: duplicate ids, ids that
@@ -73,6 +74,7 @@ function checkItems(flat: FlatBacklog, report: Report): Map<string, number> {
   const { count, ids, level, parent, items } = flat;
   const byId = new Map<string, number>();
   const wellFormed = new Uint8Array(count);
+  const counts = new Int32Array(STATUSES.length);
   for (let node = 0; node < count; node++) {
     const id = ids[node]!;
     const lvl = level[node]!;
@@ -117,8 +119,9 @@ function checkItems(flat: FlatBacklog, report: Report): Map<string, number> {
     }
 
     const item = items[node]!;
+    const inFlight = (IN_FLIGHT_STATUSES as readonly string[]).includes(item.status);
     if (lvl === 3) {
-      if ((IN_FLIGHT_STATUSES as readonly string[]).includes(item.status)) {
+      if (inFlight) {
         report(node, {
           code: 'IN_FLIGHT_STATUS',
           severity: 'warning',
@@ -127,25 +130,40 @@ function checkItems(flat: FlatBacklog, report: Report): Map<string, number> {
           message: `${id} is ${item.status}, a status a runner sets only while it works on a subtask; a run was interrupted, so set it back to Planned to run it again`,
         });
       }
-    } else if (item.status === 'Complete') {
-      const unfinished: string[] = [];
-      for (let child = node + 1; child < flat.end[node]!; child = flat.end[child]!) {
-        const status = items[child]!.status;
-        if (status !== 'Complete' && status !== 'Obsolete') {
-          unfinished.push(`${ids[child]} (${status})`);
-        }
-      }
-      if (unfinished.length > 0) {
-        const shown = unfinished.slice(0, 5).join(', ');
-        const more = unfinished.length > 5 ? ` and ${unfinished.length - 5} more` : '';
-        report(node, {
-          code: 'COMPLETE_PARENT_UNFINISHED_CHILD',
-          severity: 'warning',
-          path: [...nodePath(flat, node), 'status'],
-          itemId: id,
-          message: `${id} is Complete but ${unfinished.length === 1 ? 'its child is' : 'these children are'} not finished: ${shown}${more}`,
-        });
-      }
+      continue;
+    }
+    counts.fill(0);
+    let total = 0;
+    const unfinished: string[] = [];
+    for (let child = node + 1; child < flat.end[node]!; child = flat.end[child]!) {
+      const status = items[child]!.status;
+      counts[STATUS_INDEX.get(status)!]!++;
+      total++;
+      if (status !== 'Complete' && status !== 'Obsolete')
+        unfinished.push(`${ids[child]} (${status})`);
+    }
+    // A container's Implementing is the roll-up of partly done children; any other in-flight
+    // status, or one its children do not explain, was left behind by an interrupted run.
+    const derived = total > 0 ? STATUSES[rollUpStatus(counts, 0, total)] : undefined;
+    if (inFlight && derived !== item.status) {
+      report(node, {
+        code: 'IN_FLIGHT_STATUS',
+        severity: 'warning',
+        path: [...nodePath(flat, node), 'status'],
+        itemId: id,
+        message: `${id} is ${item.status}, but its children roll up to ${derived ?? 'nothing (it has none)'}; a run was interrupted, so set it to ${derived ?? 'Planned'}`,
+      });
+    }
+    if (item.status === 'Complete' && unfinished.length > 0) {
+      const shown = unfinished.slice(0, 5).join(', ');
+      const more = unfinished.length > 5 ? ` and ${unfinished.length - 5} more` : '';
+      report(node, {
+        code: 'COMPLETE_PARENT_UNFINISHED_CHILD',
+        severity: 'warning',
+        path: [...nodePath(flat, node), 'status'],
+        itemId: id,
+        message: `${id} is Complete but ${unfinished.length === 1 ? 'its child is' : 'these children are'} not finished: ${shown}${more}`,
+      });
     }
   }
   return byId;

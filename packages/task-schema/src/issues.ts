@@ -28,8 +28,9 @@ export type SchemaIssueCode = 'MISSING_FIELD' | 'INVALID_TYPE' | 'INVALID_VALUE'
  * Warnings:
  * - `DUPLICATE_DEPENDENCY`: the same id appears twice in one `dependencies` array.
  * - `IN_FLIGHT_STATUS`: a subtask is Researching, Implementing or Retrying, which in a file nobody
- *   is running means an interrupted run. Containers are not reported: their in-progress status is a
- *   summary of their children (see the index's roll-up), not work in flight.
+ *   is running means an interrupted run; or a container has an in-flight status its children do
+ *   not explain. A container that is Implementing because some children are done and others not
+ *   is the normal roll-up (see the index) and is not reported.
  * - `COMPLETE_PARENT_UNFINISHED_CHILD`: a Complete container has a child that is neither Complete
  *   nor Obsolete.
  * - `UNKNOWN_CURRENT_ITEM`: `currentItemId` names no item of the backlog.
