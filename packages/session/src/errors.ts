@@ -1,0 +1,115 @@
+/**
+ * Why a session operation failed.
+ *
+ * - `LOCKED`: another live process holds the session (or the plan directory's creation lock);
+ *   {@link SessionError.holder} names it.
+ * - `NOT_FOUND`: the PRD file, the session folder or one of its required files does not exist.
+ * - `INVALID_BACKLOG`: a backlog (from `tasks.json` or given to `saveBacklog`) failed validation;
+ *   {@link SessionError.issues} lists why.
+ * - `UNKNOWN_ITEM`: no item with that id exists in the session's backlog.
+ * - `NO_SESSION`: the operation needs an open session (call `initialize()` or `loadSession()`
+ *   first, and not after `close()`).
+ * - `BACKLOG_REQUIRED`: `initialize()` had to create a session but was given no backlog.
+ * - `ABORTED`: the caller's `AbortSignal` fired while waiting.
+ * - `IO`: any other storage failure; {@link SessionError.cause} carries the underlying error.
+ */
+export type SessionErrorCode =
+  | 'LOCKED'
+  | 'NOT_FOUND'
+  | 'INVALID_BACKLOG'
+  | 'UNKNOWN_ITEM'
+  | 'NO_SESSION'
+  | 'BACKLOG_REQUIRED'
+  | 'ABORTED'
+  | 'IO';
+
+/** Every {@link SessionErrorCode}, for exhaustive checks and documentation. */
+export const SESSION_ERROR_CODES: readonly SessionErrorCode[] = Object.freeze([
+  'LOCKED',
+  'NOT_FOUND',
+  'INVALID_BACKLOG',
+  'UNKNOWN_ITEM',
+  'NO_SESSION',
+  'BACKLOG_REQUIRED',
+  'ABORTED',
+  'IO',
+]);
+
+/** The process that holds a lock, as recorded in the lock file. */
+export interface SessionLockHolder {
+  /** Process id of the holder. */
+  readonly pid: number;
+  /** Host name of the holder, when recorded. */
+  readonly hostname?: string;
+  /** When the holder took the lock (ISO 8601 or epoch milliseconds, as recorded). */
+  readonly startedAt?: string | number;
+}
+
+/** One validation problem behind an `INVALID_BACKLOG` error. */
+export interface SessionIssue {
+  /** Machine-readable issue code from the backlog validator. */
+  readonly code: string;
+  /** Where in the backlog the problem is (JSON path segments). */
+  readonly path: readonly (string | number)[];
+  /** Human-readable description. */
+  readonly message: string;
+  /** The item the issue concerns, when known. */
+  readonly itemId?: string;
+}
+
+/** Details accepted by the {@link SessionError} constructor. */
+export interface SessionErrorDetails {
+  /** The file or folder involved. */
+  path?: string;
+  /** The session id (folder name) or backlog item id involved. */
+  id?: string;
+  /** The lock holder, for `LOCKED`. */
+  holder?: SessionLockHolder;
+  /** Validation issues, for `INVALID_BACKLOG`. */
+  issues?: readonly SessionIssue[];
+  /** The underlying error. */
+  cause?: unknown;
+}
+
+/**
+ * The one error class of `@savepoint/session`. Branch on {@link SessionError.code}, never on the
+ * message.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await manager.initialize({ backlog });
+ * } catch (error) {
+ *   if (error instanceof SessionError && error.code === 'LOCKED') {
+ *     console.error(`already running as pid ${error.holder?.pid}`);
+ *   }
+ * }
+ * ```
+ */
+export class SessionError extends Error {
+  /** Why the operation failed. */
+  readonly code: SessionErrorCode;
+  /** The file or folder involved, when there is one. */
+  readonly path: string | undefined;
+  /** The session id or item id involved, when there is one. */
+  readonly id: string | undefined;
+  /** The process holding the lock (`LOCKED` only). */
+  readonly holder: SessionLockHolder | undefined;
+  /** Validation issues (`INVALID_BACKLOG` only); empty otherwise. */
+  readonly issues: readonly SessionIssue[];
+
+  /**
+   * @param code - why the operation failed
+   * @param message - human-readable description
+   * @param details - path, id, holder, issues and cause
+   */
+  constructor(code: SessionErrorCode, message: string, details: SessionErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'SessionError';
+    this.code = code;
+    this.path = details.path;
+    this.id = details.id;
+    this.holder = details.holder;
+    this.issues = details.issues ?? [];
+  }
+}

@@ -1,0 +1,54 @@
+export {
+  SESSION_ERROR_CODES,
+  SessionError,
+  type SessionErrorCode,
+  type SessionErrorDetails,
+  type SessionIssue,
+  type SessionLockHolder,
+} from './errors.ts';
+export {
+  createFileStore,
+  type FileStoreOptions,
+  PLAN_LOCK_NAME,
+  sessionLockPath,
+} from './file-store.ts';
+export { hashPrd, PRD_HASH_LENGTH } from './hash.ts';
+export {
+  formatSessionName,
+  isArtifactName,
+  parseSessionName,
+  SESSION_FILES,
+  type SessionName,
+} from './layout.ts';
+export {
+  type BacklogSource,
+  type FlushPolicy,
+  type InitializeOptions,
+  type NewSessionContext,
+  type PrdSource,
+  type ReadonlyBacklogIndex,
+  type SessionLogger,
+  SessionManager,
+  type SessionManagerBaseOptions,
+  type SessionManagerOptions,
+  type SessionState,
+  type SessionStats,
+  type UpdateStatusOptions,
+} from './session-manager.ts';
+export {
+  findLatestSession,
+  findSessionByPRD,
+  listSessions,
+  readSession,
+  type SessionMetadata,
+  type SessionSnapshot,
+} from './sessions.ts';
+export type {
+  CreateSessionResult,
+  SessionDraft,
+  SessionLock,
+  SessionStore,
+  SessionSummary,
+  StoredSession,
+  StoreWaitOptions,
+} from './store.ts';

@@ -1,0 +1,118 @@
+import type { Backlog } from '@savepoint/task-schema';
+import { listSessionFolders, readSessionFolder } from './file-store.ts';
+import { hashPrd } from './hash.ts';
+import { findInFlightIn, parseTasksText, toMetadata } from './internal/backlog.ts';
+import { SESSION_FILES } from './layout.ts';
+import type { SessionSummary, StoredSession } from './store.ts';
+
+/** Identity and origin of a session. */
+export interface SessionMetadata {
+  /** The folder name: `001_14b9dc2a33c7`. */
+  readonly id: string;
+  /** The sequence number from the id. */
+  readonly sequence: number;
+  /** The PRD hash from the id (taken as is, even if the snapshot hashes differently). */
+  readonly hash: string;
+  /** The session folder (or the store's location of the session). */
+  readonly path: string;
+  /** When the session was created. */
+  readonly createdAt: Date;
+  /** The parent session's id for a delta session, else `null`. */
+  readonly parentSession: string | null;
+}
+
+/** A session read without taking its lock, as returned by {@link readSession}. */
+export interface SessionSnapshot {
+  /** Identity and origin. */
+  readonly metadata: SessionMetadata;
+  /** The PRD as it was when the session began. */
+  readonly prdSnapshot: string;
+  /** The validated backlog from `tasks.json`. */
+  readonly backlog: Backlog;
+  /** `currentItemId` from `tasks.json`, or `null`. */
+  readonly currentItemId: string | null;
+  /** Subtasks that are Researching, Implementing or Retrying in the file. */
+  readonly inFlight: readonly string[];
+}
+
+/**
+ * Lists the complete sessions of a plan directory (folders named `<NNN>_<hash12>` holding both
+ * `tasks.json` and `prd_snapshot.md`), ascending by sequence. Temp folders, lock files and
+ * anything else are skipped; a missing plan directory lists nothing.
+ *
+ * @throws SessionError `IO` when the directory cannot be read
+ */
+export function listSessions(planDir: string): Promise<SessionSummary[]> {
+  if (typeof planDir !== 'string' || planDir === '') {
+    throw new TypeError(`listSessions expected a plan directory path, got ${String(planDir)}`);
+  }
+  return listSessionFolders(planDir);
+}
+
+/**
+ * The session with the highest sequence number in `planDir`, or `null` when there is none.
+ *
+ * @throws SessionError `IO`
+ */
+export async function findLatestSession(planDir: string): Promise<SessionSummary | null> {
+  return (await listSessions(planDir)).at(-1) ?? null;
+}
+
+/**
+ * The latest session of `planDir` whose folder hash matches a PRD.
+ *
+ * @param prd - the PRD's text or bytes (hashed with {@link hashPrd}), or its hash: a string of
+ *   exactly 12 hex digits (or a full 64-digit SHA-256) is taken as a hash, anything else as text
+ * @returns the session, or `null`
+ * @throws SessionError `IO`
+ */
+export async function findSessionByPRD(
+  planDir: string,
+  prd: string | Uint8Array,
+): Promise<SessionSummary | null> {
+  return findByPrd(await listSessions(planDir), prd);
+}
+
+/**
+ * Reads a session folder without locking it: metadata, PRD snapshot and validated backlog. The
+ * folder's hash is not checked against the snapshot.
+ *
+ * @param path - the session folder
+ * @throws SessionError `NOT_FOUND` (folder, `tasks.json` or `prd_snapshot.md` missing, or not a
+ *   session folder name), `INVALID_BACKLOG`, `IO`
+ */
+export async function readSession(path: string): Promise<SessionSnapshot> {
+  return snapshotOf(await readSessionFolder(path));
+}
+
+/** @internal */
+export function findByPrd(
+  sessions: readonly SessionSummary[],
+  prd: string | Uint8Array,
+): SessionSummary | null {
+  if (typeof prd !== 'string' && !(prd instanceof Uint8Array)) {
+    throw new TypeError(
+      `findSessionByPRD expected PRD text, bytes or a hash, got ${prd === null ? 'null' : typeof prd}`,
+    );
+  }
+  let hash: string;
+  if (typeof prd === 'string' && /^(?:[0-9a-fA-F]{12}|[0-9a-fA-F]{64})$/.test(prd)) {
+    hash = prd.slice(0, 12).toLowerCase();
+  } else {
+    hash = hashPrd(prd);
+  }
+  return sessions.filter((session) => session.hash === hash).at(-1) ?? null;
+}
+
+/** @internal */
+export function snapshotOf(stored: StoredSession): SessionSnapshot {
+  const source = `${stored.summary.path}/${SESSION_FILES.tasks}`;
+  const backlog = parseTasksText(stored.tasksText, source, stored.summary);
+  return {
+    metadata: toMetadata(stored.summary, stored.parentSession),
+    prdSnapshot: stored.prdSnapshot,
+    backlog,
+    currentItemId: backlog.currentItemId ?? null,
+    inFlight: findInFlightIn(backlog),
+  };
+}

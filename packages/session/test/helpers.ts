@@ -1,0 +1,102 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Backlog, Status } from '@savepoint/task-schema';
+
+/** The package folder. */
+export const PACKAGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** `<repo root>/../shared/fixtures/real-backlogs`. */
+export const REAL_BACKLOGS = resolve(PACKAGE_DIR, '../../../shared/fixtures/real-backlogs');
+
+/** Shape of a generated backlog: how many children each level has. */
+export interface BacklogShape {
+  phases: number;
+  milestones: number;
+  tasks: number;
+  subtasks: number;
+  status?: Status;
+}
+
+/**
+ * A valid backlog in the real files' format. Each subtask after the first of a task depends on the
+ * previous one, so the graph has edges without cycles.
+ */
+export function makeBacklog(shape: BacklogShape, title = 'item'): Backlog {
+  const status = shape.status ?? 'Planned';
+  const backlog = [];
+  for (let p = 1; p <= shape.phases; p++) {
+    const phaseId = `P${p}`;
+    const milestones = [];
+    for (let m = 1; m <= shape.milestones; m++) {
+      const milestoneId = `${phaseId}.M${m}`;
+      const tasks = [];
+      for (let t = 1; t <= shape.tasks; t++) {
+        const taskId = `${milestoneId}.T${t}`;
+        const subtasks = [];
+        for (let s = 1; s <= shape.subtasks; s++) {
+          const id = `${taskId}.S${s}`;
+          subtasks.push({
+            type: 'Subtask' as const,
+            id,
+            title: `${title} ${id}`,
+            status,
+            story_points: s % 2 === 0 ? 0.5 : 1,
+            dependencies: s > 1 ? [`${taskId}.S${s - 1}`] : [],
+            context_scope: `Work on ${id}.`,
+          });
+        }
+        tasks.push({
+          type: 'Task' as const,
+          id: taskId,
+          title: `${title} ${taskId}`,
+          status,
+          description: `Task ${taskId}`,
+          subtasks,
+        });
+      }
+      milestones.push({
+        type: 'Milestone' as const,
+        id: milestoneId,
+        title: `${title} ${milestoneId}`,
+        status,
+        description: `Milestone ${milestoneId}`,
+        tasks,
+      });
+    }
+    backlog.push({
+      type: 'Phase' as const,
+      id: phaseId,
+      title: `${title} ${phaseId}`,
+      status,
+      description: `Phase ${phaseId}`,
+      milestones,
+    });
+  }
+  return { backlog };
+}
+
+/** A fresh temp folder, and a function removing it. */
+export async function makeTempDir(prefix = 'savepoint-session-'): Promise<{
+  dir: string;
+  cleanup: () => Promise<void>;
+}> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A promise with its resolve function outside. */
+export function deferred<T = void>(): {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+} {
+  let resolveFn!: (value: T) => void;
+  let rejectFn!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolveFn = res;
+    rejectFn = rej;
+  });
+  return { promise, resolve: resolveFn, reject: rejectFn };
+}
