@@ -1,0 +1,402 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ensureBuilt,
+  items,
+  makePrd,
+  readLines,
+  readTasks,
+  runCli,
+  sessionDirs,
+  startCli,
+  subtasks,
+  tempDir,
+  waitFor,
+} from './helpers.ts';
+
+beforeAll(() => ensureBuilt(), 300_000);
+
+let cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups) cleanup();
+  cleanups = [];
+});
+
+function workspace() {
+  const temp = tempDir();
+  cleanups.push(temp.cleanup);
+  const prd = join(temp.dir, 'prd.md');
+  const log = join(temp.dir, 'worker.log');
+  const plan = join(temp.dir, 'plan');
+  return { dir: temp.dir, prd, log, plan };
+}
+
+const IN_FLIGHT = ['Researching', 'Implementing', 'Retrying'];
+
+describe('savepoint run', () => {
+  it('runs every subtask in dependency order and rolls parents up to Complete', async () => {
+    const w = workspace();
+    writeFileSync(w.prd, makePrd(2, 3));
+    const result = await runCli(
+      [
+        'run',
+        w.prd,
+        '--plan-dir',
+        w.plan,
+        '--exec',
+        `echo "$SAVEPOINT_ITEM_ID $SAVEPOINT_ATTEMPT" >> "${w.log}"`,
+        '--json',
+      ],
+      w.dir,
+    );
+    expect(result.stderr).not.toMatch(/unexpected error/);
+    expect(result.code).toBe(0);
+    const summary = JSON.parse(result.stdout.trim());
+    expect(summary).toMatchObject({
+      total: 6,
+      completed: 6,
+      failed: 0,
+      remaining: 0,
+      percentage: 100,
+    });
+    expect(readLines(w.log)).toEqual([
+      'P1.M1.T1.S1 1',
+      'P1.M1.T1.S2 1',
+      'P1.M1.T1.S3 1',
+      'P2.M1.T1.S1 1',
+      'P2.M1.T1.S2 1',
+      'P2.M1.T1.S3 1',
+    ]);
+    const [session] = sessionDirs(w.plan);
+    expect(session).toMatch(/001_[0-9a-f]{12}$/);
+    const tasks = readTasks(session!);
+    expect(items(tasks).every((item) => item.status === 'Complete')).toBe(true);
+    expect(tasks.currentItemId).toBeNull();
+    expect(readFileSync(join(session!, 'prd_snapshot.md'), 'utf8')).toBe(makePrd(2, 3));
+    expect(readFileSync(join(session!, 'tasks.json'), 'utf8').endsWith('}\n')).toBe(true);
+
+    const status = await runCli(['status', '--plan-dir', w.plan, '--json'], w.dir);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      session: session!.split('/').pop(),
+      total: 6,
+      completed: 6,
+      failed: 0,
+      remaining: 0,
+      percentage: 100,
+      currentItemId: null,
+      byStatus: { Complete: 6, Planned: 0 },
+    });
+
+    // The same PRD again resumes the finished session and runs nothing.
+    const again = await runCli(
+      ['run', w.prd, '--plan-dir', w.plan, '--exec', `echo again >> "${w.log}"`],
+      w.dir,
+    );
+    expect(again.code).toBe(0);
+    expect(readLines(w.log)).toHaveLength(6);
+    expect(sessionDirs(w.plan)).toHaveLength(1);
+  });
+
+  it('uses the built-in simulator by default and prints plain progress lines without a terminal', async () => {
+    const w = workspace();
+    writeFileSync(w.prd, makePrd(1, 3));
+    const result = await runCli(['run', w.prd, '--plan-dir', w.plan, '--simulate', '10'], w.dir);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Done\. Progress: 3\/3 complete \(100\.0%\)/);
+    // eslint-disable-next-line no-control-regex
+    expect(result.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+  });
+
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
+    it(`stops on ${signal} with exit ${code}, saves, and resume never repeats Complete work`, async () => {
+      const w = workspace();
+      writeFileSync(w.prd, makePrd(2, 4));
+      const worker = `echo "$SAVEPOINT_ITEM_ID" >> "${w.log}"; sleep 0.15`;
+      const first = startCli(['run', w.prd, '--plan-dir', w.plan, '--exec', worker], w.dir);
+      await waitFor(() => readLines(w.log).length >= 3, 20_000, 'three subtasks to start');
+      first.child.kill(signal);
+      const stopped = await first.result;
+      expect(stopped.code, stopped.stderr).toBe(code);
+      expect(stopped.stdout).toMatch(/Interrupted\. Progress: \d+\/8 complete/);
+
+      const [session] = sessionDirs(w.plan);
+      const tasks = readTasks(session!);
+      const statuses = subtasks(tasks).map((s) => s.status);
+      expect(statuses.some((s) => IN_FLIGHT.includes(s))).toBe(false);
+      const completeBefore = subtasks(tasks)
+        .filter((s) => s.status === 'Complete')
+        .map((s) => s.id);
+      expect(completeBefore.length).toBeGreaterThanOrEqual(2);
+      const linesBefore = readLines(w.log).length;
+
+      const resumed = await runCli(['resume', '--plan-dir', w.plan, '--exec', worker], w.dir);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(subtasks(readTasks(session!)).every((s) => s.status === 'Complete')).toBe(true);
+      const after = readLines(w.log).slice(linesBefore);
+      for (const id of completeBefore) expect(after).not.toContain(id);
+      expect(new Set(readLines(w.log)).size).toBe(8);
+    });
+  }
+
+  it('exits at once on a second SIGINT after a synchronous flush', async () => {
+    const w = workspace();
+    writeFileSync(w.prd, makePrd(1, 3));
+    // The worker ignores SIGTERM, so a clean stop would wait out the grace period.
+    const worker = `echo "$SAVEPOINT_ITEM_ID" >> "${w.log}"; trap "" TERM; sleep 20`;
+    const run = startCli(['run', w.prd, '--plan-dir', w.plan, '--exec', worker], w.dir);
+    await waitFor(() => readLines(w.log).length >= 1, 20_000, 'the first subtask to start');
+    run.child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    run.child.kill('SIGINT');
+    const result = await run.result;
+    expect(result.code).toBe(130);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    const [session] = sessionDirs(w.plan);
+    const tasks = readTasks(session!);
+    expect(subtasks(tasks).map((s) => s.status)).toEqual(['Planned', 'Planned', 'Planned']);
+  });
+
+  it('creates a delta session for a changed PRD and carries over unchanged Complete subtasks', async () => {
+    const w = workspace();
+    writeFileSync(w.prd, makePrd(1, 3));
+    const worker = `echo "$SAVEPOINT_ITEM_ID" >> "${w.log}"`;
+    expect((await runCli(['run', w.prd, '--plan-dir', w.plan, '--exec', worker], w.dir)).code).toBe(
+      0,
+    );
+    const changed = `${makePrd(1, 3).replace('- step 1.2', '- step 1.2 revised')}\n## Phase 2\n\n- brand new\n`;
+    writeFileSync(w.prd, changed);
+    const result = await runCli(
+      ['run', w.prd, '--plan-dir', w.plan, '--exec', worker, '--json'],
+      w.dir,
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const dirs = sessionDirs(w.plan);
+    expect(dirs).toHaveLength(2);
+    expect(dirs[1]).toMatch(/002_[0-9a-f]{12}$/);
+    expect(readFileSync(join(dirs[1]!, 'parent_session.txt'), 'utf8').trim()).toBe(
+      dirs[0]!.split('/').pop(),
+    );
+    expect(readFileSync(join(dirs[1]!, 'prd_snapshot.md'), 'utf8')).toBe(changed);
+    // S1 and S3 kept their id and title; S2 changed title; P2 is new.
+    expect(readLines(w.log).slice(3)).toEqual(['P1.M1.T1.S2', 'P2.M1.T1.S1']);
+
+    const list = await runCli(['sessions', '--plan-dir', w.plan, '--json'], w.dir);
+    const sessions = JSON.parse(list.stdout).sessions;
+    expect(
+      sessions.map((s: { sequence: number; parent: string | null }) => [s.sequence, s.parent]),
+    ).toEqual([
+      [1, null],
+      [2, dirs[0]!.split('/').pop()],
+    ]);
+  });
+
+  it('refuses a second run on a session that is in use with exit 3', async () => {
+    const w = workspace();
+    writeFileSync(w.prd, makePrd(1, 3));
+    const worker = `echo "$SAVEPOINT_ITEM_ID" >> "${w.log}"; sleep 0.5`;
+    const first = startCli(['run', w.prd, '--plan-dir', w.plan, '--exec', worker], w.dir);
+    await waitFor(() => readLines(w.log).length >= 1, 20_000, 'the first run to start work');
+    const second = await runCli(['run', w.prd, '--plan-dir', w.plan, '--exec', worker], w.dir);
+    expect(second.code).toBe(3);
+    expect(second.stderr).toContain(String(first.child.pid));
+    first.child.kill('SIGINT');
+    expect((await first.result).code).toBe(130);
+    expect(sessionDirs(w.plan)).toHaveLength(1);
+  });
+
+  it('retries a failing worker, marks it Failed, blocks only its dependants and writes ERROR_REPORT.md', async () => {
+    const w = workspace();
+    writeFileSync(w.prd, makePrd(2, 3));
+    const worker = `echo "$SAVEPOINT_ITEM_ID $SAVEPOINT_ATTEMPT" >> "${w.log}"; if [ "$SAVEPOINT_ITEM_ID" = P1.M1.T1.S2 ]; then echo "boom on $SAVEPOINT_ATTEMPT" >&2; exit 7; fi`;
+    const result = await runCli(
+      ['run', w.prd, '--plan-dir', w.plan, '--exec', worker, '--retries', '2', '--json'],
+      w.dir,
+    );
+    expect(result.code).toBe(1);
+    expect(readLines(w.log)).toEqual([
+      'P1.M1.T1.S1 1',
+      'P1.M1.T1.S2 1',
+      'P1.M1.T1.S2 2',
+      'P1.M1.T1.S2 3',
+      'P2.M1.T1.S1 1',
+      'P2.M1.T1.S2 1',
+      'P2.M1.T1.S3 1',
+    ]);
+    const [session] = sessionDirs(w.plan);
+    const byId = Object.fromEntries(subtasks(readTasks(session!)).map((s) => [s.id, s.status]));
+    expect(byId).toMatchObject({
+      'P1.M1.T1.S1': 'Complete',
+      'P1.M1.T1.S2': 'Failed',
+      'P1.M1.T1.S3': 'Planned',
+      'P2.M1.T1.S3': 'Complete',
+    });
+    const report = readFileSync(join(session!, 'ERROR_REPORT.md'), 'utf8');
+    expect(report).toContain('P1.M1.T1.S2');
+    expect(report).toContain('Attempts: 3');
+    expect(report).toContain('Exit code: 7');
+    expect(report).toContain('boom on 3');
+    expect(report).toMatch(/P1\.M1\.T1\.S3: waits on P1\.M1\.T1\.S2/);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      failed: 1,
+      completed: 4,
+      blocked: ['P1.M1.T1.S3'],
+    });
+  });
+
+  it('writes TEST_RESULTS.md when the QA command fails', async () => {
+    const w = workspace();
+    writeFileSync(w.prd, makePrd(1, 2));
+    const result = await runCli(
+      [
+        'run',
+        w.prd,
+        '--plan-dir',
+        w.plan,
+        '--simulate',
+        '1',
+        '--qa',
+        'echo "2 tests failed"; exit 4',
+      ],
+      w.dir,
+    );
+    expect(result.code).toBe(1);
+    const [session] = sessionDirs(w.plan);
+    const report = readFileSync(join(session!, 'TEST_RESULTS.md'), 'utf8');
+    expect(report).toContain('2 tests failed');
+    expect(report).toContain('Exit code: 4');
+  });
+
+  it('limits a run to --scope', async () => {
+    const w = workspace();
+    writeFileSync(w.prd, makePrd(2, 2));
+    const worker = `echo "$SAVEPOINT_ITEM_ID" >> "${w.log}"`;
+    const result = await runCli(
+      ['run', w.prd, '--plan-dir', w.plan, '--exec', worker, '--scope', 'P2'],
+      w.dir,
+    );
+    expect(result.code).toBe(0);
+    expect(readLines(w.log)).toEqual(['P2.M1.T1.S1', 'P2.M1.T1.S2']);
+  });
+});
+
+describe('bad input', () => {
+  function expectNothingWritten(plan: string) {
+    expect(existsSync(plan) ? readdirSync(plan).filter((n) => !n.startsWith('.')) : []).toEqual([]);
+  }
+
+  it('a missing PRD: exit 2 naming the file', async () => {
+    const w = workspace();
+    const result = await runCli(['run', join(w.dir, 'nope.md'), '--plan-dir', w.plan], w.dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(join(w.dir, 'nope.md'));
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expectNothingWritten(w.plan);
+  });
+
+  it('a backlog that is not valid JSON: exit 2 naming the file, line and column', async () => {
+    const w = workspace();
+    writeFileSync(w.prd, makePrd(1, 1));
+    const backlog = join(w.dir, 'tasks.json');
+    writeFileSync(backlog, '{\n  "backlog": [\n    {,\n  ]\n}\n');
+    const result = await runCli(['run', w.prd, '--plan-dir', w.plan, '--backlog', backlog], w.dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(backlog);
+    expect(result.stderr).toMatch(/line 3/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expectNothingWritten(w.plan);
+  });
+
+  it('a backlog with a dependency cycle: exit 2 with the cycle', async () => {
+    const w = workspace();
+    writeFileSync(w.prd, makePrd(1, 1));
+    const backlog = join(w.dir, 'tasks.json');
+    const sub = (n: number, dep: number) => ({
+      type: 'Subtask',
+      id: `P1.M1.T1.S${n}`,
+      title: `s${n}`,
+      status: 'Planned',
+      story_points: 1,
+      dependencies: [`P1.M1.T1.S${dep}`],
+      context_scope: 'x',
+    });
+    const tree = {
+      backlog: [
+        {
+          type: 'Phase',
+          id: 'P1',
+          title: 'p',
+          status: 'Planned',
+          description: 'p',
+          milestones: [
+            {
+              type: 'Milestone',
+              id: 'P1.M1',
+              title: 'm',
+              status: 'Planned',
+              description: 'm',
+              tasks: [
+                {
+                  type: 'Task',
+                  id: 'P1.M1.T1',
+                  title: 't',
+                  status: 'Planned',
+                  description: 't',
+                  subtasks: [sub(1, 2), sub(2, 1)],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    writeFileSync(backlog, JSON.stringify(tree, null, 2));
+    const result = await runCli(['run', w.prd, '--plan-dir', w.plan, '--backlog', backlog], w.dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(backlog);
+    expect(result.stderr).toContain('DEPENDENCY_CYCLE');
+    expectNothingWritten(w.plan);
+
+    const validate = await runCli(['validate', backlog, '--json'], w.dir);
+    expect(validate.code).toBe(2);
+    const report = JSON.parse(validate.stdout);
+    expect(report.valid).toBe(false);
+    expect(report.issues.map((i: { code: string }) => i.code)).toContain('DEPENDENCY_CYCLE');
+  });
+
+  it('an unknown scope: exit 2 and no session created', async () => {
+    const w = workspace();
+    writeFileSync(w.prd, makePrd(1, 1));
+    const result = await runCli(['run', w.prd, '--plan-dir', w.plan, '--scope', 'P9.M1'], w.dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("unknown scope 'P9.M1'");
+    expectNothingWritten(w.plan);
+  });
+
+  it('usage errors: exit 2 with the usage text', async () => {
+    const w = workspace();
+    for (const args of [
+      ['run'],
+      ['frobnicate'],
+      ['run', 'a.md', '--retries', 'many'],
+      ['status', '--bogus'],
+    ]) {
+      const result = await runCli(args, w.dir);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).toContain('Usage:');
+    }
+  });
+
+  it('status without sessions: exit 2 with a hint', async () => {
+    const w = workspace();
+    const result = await runCli(['status', '--plan-dir', w.plan], w.dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('savepoint run');
+  });
+});
