@@ -8,6 +8,7 @@ export {
   summary,
   summaryLine,
 } from './format.ts';
+export { prefixGroups } from './groups.ts';
 export { createJsonRenderer, type ProgressSnapshot, toJSON } from './json.ts';
 export { createPlainRenderer, type PlainRendererOptions } from './plain.ts';
 export {
@@ -40,5 +41,4 @@ export {
   type ProgressSource,
   ProgressTracker,
   type ProgressTrackerOptions,
-  prefixGroups,
 } from './tracker.ts';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FakeStream } from '../test/support/fake-stream.ts';
+import { prefixGroups } from './groups.ts';
 import { createJsonRenderer, toJSON } from './json.ts';
-import { ProgressTracker, prefixGroups } from './tracker.ts';
+import { ProgressTracker } from './tracker.ts';
 
 describe('toJSON', () => {
   it('gives a fixed shape with whole milliseconds', () => {

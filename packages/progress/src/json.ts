@@ -1,6 +1,6 @@
 import { describeValue } from './internal/describe.ts';
-import { createOutput } from './internal/output.ts';
-import { checkBaseOptions, type Renderer, type RendererBaseOptions } from './renderer.ts';
+import { checkBaseOptions, createOutput } from './internal/output.ts';
+import type { Renderer, RendererBaseOptions } from './renderer.ts';
 import type { CurrentItem, GroupProgress, Progress } from './tracker.ts';
 
 /**

@@ -1,8 +1,8 @@
 import { formatDuration, formatPercentage, formatRate, summaryLine } from './format.ts';
 import { describeValue } from './internal/describe.ts';
-import { createOutput, messageLines } from './internal/output.ts';
+import { checkBaseOptions, createOutput, messageLines } from './internal/output.ts';
 import { sanitize } from './internal/text.ts';
-import { checkBaseOptions, type Renderer, type RendererBaseOptions } from './renderer.ts';
+import type { Renderer, RendererBaseOptions } from './renderer.ts';
 import type { ItemEvent, Progress } from './tracker.ts';
 
 /** Options for {@link createPlainRenderer}. */

@@ -1,6 +1,6 @@
 import type { ProgressError } from './errors.ts';
 import { describeValue } from './internal/describe.ts';
-import { createOutput, messageLines } from './internal/output.ts';
+import { checkBaseOptions, createOutput, messageLines } from './internal/output.ts';
 import { createPlainRenderer, type PlainRendererOptions } from './plain.ts';
 import { createTerminalRenderer, type TerminalRendererOptions } from './terminal.ts';
 import type { ProgressSource } from './tracker.ts';
@@ -120,34 +120,6 @@ export function createRenderer(options: CreateRendererOptions): Renderer {
   if (mode === 'never') return createSilentRenderer(options);
   const kind = mode === 'always' ? 'terminal' : detectRendererKind(options.stream, options.env);
   return kind === 'terminal' ? createTerminalRenderer(options) : createPlainRenderer(options);
-}
-
-/** Validates the options every renderer shares. */
-export function checkBaseOptions(name: string, options: RendererBaseOptions): void {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`${name}: expected an options object, got ${describeValue(options)}`);
-  }
-  if (typeof options.stream?.write !== 'function') {
-    throw new TypeError(
-      `${name}: expected stream to have a write method, got ${describeValue(options.stream)}`,
-    );
-  }
-  const tracker = options.tracker;
-  if (typeof tracker?.getProgress !== 'function' || typeof tracker.on !== 'function') {
-    throw new TypeError(
-      `${name}: expected tracker to have getProgress and on methods, got ${describeValue(tracker)}`,
-    );
-  }
-  if (options.onError !== undefined && typeof options.onError !== 'function') {
-    throw new TypeError(
-      `${name}: expected onError to be a function, got ${describeValue(options.onError)}`,
-    );
-  }
-  if (options.clock !== undefined && typeof options.clock !== 'function') {
-    throw new TypeError(
-      `${name}: expected clock to be a function, got ${describeValue(options.clock)}`,
-    );
-  }
 }
 
 function createSilentRenderer(options: RendererBaseOptions): Renderer {

@@ -33,7 +33,7 @@ describe('formatBar', () => {
     );
   });
 
-  it('leaves out what is unknown or zero and says when the run is done', () => {
+  it('leaves out what is unknown or zero, and the ETA once the run is done', () => {
     expect(
       formatBar(progress({ failed: 0, ratePerMinute: 0, etaMs: null, current: undefined }), {
         width: 200,
@@ -52,7 +52,7 @@ describe('formatBar', () => {
         }),
         { width: 200, barWidth: 10 },
       ),
-    ).toBe('[##########] 100.0% 12/12 · 1.2/min · done in 3m20s');
+    ).toBe('[##########] 100.0% 12/12 · 1.2/min');
   });
 
   it('shortens the title first, then drops parts in order of importance', () => {
@@ -195,6 +195,25 @@ describe('createTerminalRenderer', () => {
     expect(after.length).toBeGreaterThan(before + 10);
     expect(after.length).toBeLessThanOrEqual(before + 1_200);
     bar.stop();
+  });
+
+  it('stops redrawing once the run is finished', () => {
+    const { stream, tracker } = setup({}, 3);
+    const bar = createTerminalRenderer({ stream, tracker, env: {} });
+    for (const id of ['a', 'b', 'c']) {
+      tracker.start(id);
+      vi.advanceTimersByTime(2_000);
+      tracker.complete(id);
+    }
+    vi.advanceTimersByTime(200);
+    const before = stream.writes.length;
+    vi.advanceTimersByTime(600_000);
+    expect(stream.writes.length).toBe(before);
+    bar.stop();
+    expect(stream.writes.at(-1)!.data).toBe('\n\u001b[?25h');
+    expect(lastLine(replay(stream.output, 80))).toBe(
+      '[####################] 100.0% 3/3 · 30.0/min',
+    );
   });
 
   it('keeps every frame within the terminal width, narrow terminals included', () => {

@@ -1,8 +1,8 @@
 import { formatDuration, formatPercentage, formatRate } from './format.ts';
 import { describeValue } from './internal/describe.ts';
-import { createOutput, messageLines } from './internal/output.ts';
+import { checkBaseOptions, createOutput, messageLines } from './internal/output.ts';
 import { sanitize, textWidth, truncate } from './internal/text.ts';
-import { checkBaseOptions, type Env, type Renderer, type RendererBaseOptions } from './renderer.ts';
+import type { Env, Renderer, RendererBaseOptions } from './renderer.ts';
 import type { Progress } from './tracker.ts';
 
 /** Options for {@link formatBar}. */
@@ -19,8 +19,8 @@ export interface BarFormatOptions {
  * Formats the one-line bar the terminal renderer draws:
  * `[#####-----] 42.0% 5/12 · 3 failed · 1.2/min · ETA 1m05s · P1.M2.T1.S3 title`.
  *
- * Zero failures, a zero rate, an unknown ETA and no current item leave their part out; once
- * nothing remains the ETA part reads `done in 3m02s`. When the line is wider than `width` it
+ * Zero failures, a zero rate, an unknown ETA (or none left, once nothing remains) and no current
+ * item leave their part out. When the line is wider than `width` it
  * gives way in this order: the title is shortened with `…` and then dropped, then the item id,
  * the rate, cells of the bar (down to 5), the bar, the ETA and the failure count; a part that
  * fits again once a wider one is gone is taken back. Percentage and counts always stay (cut
@@ -194,7 +194,9 @@ export function createTerminalRenderer(options: TerminalRendererOptions): Render
     stop() {
       if (isStopped) return;
       halt();
-      output.write(`\r${line()}${CLEAR_TO_END}\n${SHOW_CURSOR}`, true);
+      const text = line();
+      const frame = text === lastLine ? '' : `\r${text}${CLEAR_TO_END}`;
+      output.write(`${frame}\n${SHOW_CURSOR}`, true);
     },
   };
 }
@@ -236,10 +238,12 @@ function barParts(progress: Progress): BarParts {
   }
   const total = progress.total;
   const ratio = total > 0 ? Math.min(1, Math.max(0, progress.completed / total)) : 1;
-  let eta: string | undefined;
-  if (progress.remaining === 0) eta = `done in ${formatDuration(Math.max(0, progress.elapsedMs))}`;
-  else if (progress.etaMs !== null && Number.isFinite(progress.etaMs))
-    eta = `ETA ${formatDuration(progress.etaMs)}`;
+  // Once nothing remains there is no ETA to show, and no clock-driven text, so a finished bar
+  // stops redrawing.
+  const eta =
+    progress.remaining > 0 && progress.etaMs !== null && Number.isFinite(progress.etaMs)
+      ? `ETA ${formatDuration(progress.etaMs)}`
+      : undefined;
   const title =
     progress.current?.title === undefined ? undefined : sanitize(progress.current.title).trim();
   return {

@@ -1,12 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { ProgressError } from './errors.ts';
-import {
-  type Progress,
-  ProgressTracker,
-  type ProgressTrackerOptions,
-  prefixGroups,
-} from './tracker.ts';
+import { prefixGroups } from './groups.ts';
+import { type Progress, ProgressTracker, type ProgressTrackerOptions } from './tracker.ts';
 
 function manualClock(start = 1_000) {
   let now = start;
@@ -364,6 +360,36 @@ describe('rate and ETA', () => {
     expect(p.ratePerMinute).toBeCloseTo(2, 10);
     expect(p.etaMs).toBeCloseTo(37 * 30_000, 4);
     expect(p.elapsedMs).toBe(90_000);
+  });
+
+  it('keeps the last estimate once nothing remains, however long the run then sits idle', () => {
+    const { time, tracker: t } = tracker({ total: 3 });
+    finishEvery(t, time, ['a', 'b', 'c'], 4_000);
+    const done = t.getProgress();
+    time.advance(3_600_000);
+    expect(t.getProgress()).toMatchObject({
+      msPerItem: done.msPerItem,
+      ratePerMinute: 15,
+      etaMs: 0,
+    });
+  });
+
+  it('runs on the default clock under fake timers', () => {
+    vi.useFakeTimers();
+    try {
+      const t = new ProgressTracker({ total: 10 });
+      for (const id of ['a', 'b', 'c']) {
+        t.start(id);
+        vi.advanceTimersByTime(6_000);
+        t.complete(id);
+      }
+      const p = t.getProgress();
+      expect(p.ratePerMinute).toBeCloseTo(10, 6);
+      expect(p.etaMs).toBeCloseTo(42_000, 3);
+      expect(p.elapsedMs).toBeCloseTo(18_000, 3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('gives 0 ms once nothing remains, even before warm-up', () => {

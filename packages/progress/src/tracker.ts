@@ -171,7 +171,8 @@ export interface ProgressSource {
  * was started). A sample taken `a` ms ago weighs `2^(-a / halfLifeMs)`; `msPerItem` is the
  * weighted mean. While nothing finishes, the time since the last finish counts as one more
  * sample of weight 1 once it exceeds that mean, so a long idle period raises `msPerItem` and
- * lowers the rate continuously. `etaMs = remaining * msPerItem`. Reading never changes anything.
+ * lowers the rate continuously (not once nothing remains: a finished run keeps its last
+ * estimate). `etaMs = remaining * msPerItem`. Reading never changes anything.
  *
  * @example
  * ```ts
@@ -240,6 +241,14 @@ export class ProgressTracker implements ProgressSource {
     this.#minSamples = minSamples;
     this.#groupOf = options.groupOf;
     this.#estimator = new GapEstimator(halfLifeMs);
+    if (
+      options.groups !== undefined &&
+      (typeof options.groups !== 'object' || options.groups === null)
+    ) {
+      throw new TypeError(
+        `ProgressTracker: expected groups to be an object of { total }, got ${describeValue(options.groups)}`,
+      );
+    }
     for (const [id, init] of Object.entries(options.groups ?? {})) this.#declareGroup(id, init);
     this.#createdAt = this.#now();
     this.#isDoneAnnounced = this.#remaining() === 0;
@@ -380,7 +389,8 @@ export class ProgressTracker implements ProgressSource {
     const active = this.#active.size;
     const total = Math.max(this.#total, completed + failed + active);
     const remaining = total - completed - failed;
-    const msPerItem = this.#estimator.msPerItem(now);
+    // A finished run is idle because it is done, not because it is slow: freeze the estimate.
+    const msPerItem = this.#estimator.msPerItem(now, remaining > 0);
     const samples = this.#estimator.samples;
     let etaMs: number | null = null;
     if (remaining === 0) etaMs = 0;
@@ -457,11 +467,9 @@ export class ProgressTracker implements ProgressSource {
     const known = this.#items.get(id);
     if (known !== undefined) return known;
     const item: ItemRecord = { state: 'pending', title: undefined, groups: [] };
+    const derived = info?.group === undefined ? toGroupList(this.#groupOf?.(id)) : [];
+    for (const group of derived) this.#join(item, group);
     this.#items.set(id, item);
-    if (info?.group === undefined && this.#groupOf !== undefined) {
-      const derived = this.#groupOf(id);
-      for (const group of toGroupList(derived)) this.#join(item, group);
-    }
     return item;
   }
 
@@ -535,7 +543,14 @@ export class ProgressTracker implements ProgressSource {
     group.failedBefore = before.failed;
     group.total = total;
     group.declared = true;
-    if (init.title !== undefined) group.title = String(init.title);
+    if (init.title !== undefined) {
+      if (typeof init.title !== 'string') {
+        throw new TypeError(
+          `ProgressTracker: expected the title of group "${id}" to be a string, got ${describeValue(init.title)}`,
+        );
+      }
+      group.title = init.title;
+    }
   }
 
   #leaveActive(item: ItemRecord, id: string): void {
@@ -630,39 +645,6 @@ export class ProgressTracker implements ProgressSource {
       },
     );
   }
-}
-
-/**
- * A {@link GroupOf} for dotted hierarchical ids: every leading part up to `levels` parts names a
- * group, and the id itself never does. With `levels: 2`, `P1.M2.T3.S4` belongs to `P1` and
- * `P1.M2`; with the default, also to `P1.M2.T3`.
- *
- * @example
- * ```ts
- * new ProgressTracker({ total: 12, groupOf: prefixGroups({ levels: 2 }) });
- * ```
- */
-export function prefixGroups(options: { separator?: string; levels?: number } = {}): GroupOf {
-  const separator = options.separator ?? '.';
-  const levels = options.levels ?? Number.POSITIVE_INFINITY;
-  if (typeof separator !== 'string' || separator.length === 0) {
-    throw new TypeError(
-      `prefixGroups: expected a non-empty separator, got ${describeValue(separator)}`,
-    );
-  }
-  if (levels !== Number.POSITIVE_INFINITY && (!Number.isInteger(levels) || levels < 1)) {
-    throw new TypeError(
-      `prefixGroups: expected levels to be an integer >= 1, got ${describeValue(levels)}`,
-    );
-  }
-  return (id) => {
-    const parts = id.split(separator);
-    const groups: string[] = [];
-    for (let size = 1; size < parts.length && size <= levels; size += 1) {
-      groups.push(parts.slice(0, size).join(separator));
-    }
-    return groups;
-  };
 }
 
 type ItemState = 'pending' | 'active' | 'completed' | 'failed' | 'skipped';

@@ -1,5 +1,6 @@
 import { ProgressError } from '../errors.ts';
-import type { RenderStream } from '../renderer.ts';
+import type { RendererBaseOptions, RenderStream } from '../renderer.ts';
+import { describeValue } from './describe.ts';
 import { sanitize } from './text.ts';
 
 /** A guarded writer shared by the renderers: the first failing write breaks it for good. */
@@ -52,4 +53,32 @@ export function createOutput(
 /** Makes a caller's message safe to print as whole lines. */
 export function messageLines(message: unknown): string {
   return `${String(message).split(/\r?\n/).map(sanitize).join('\n')}\n`;
+}
+
+/** Validates the options every renderer shares. */
+export function checkBaseOptions(name: string, options: RendererBaseOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${name}: expected an options object, got ${describeValue(options)}`);
+  }
+  if (typeof options.stream?.write !== 'function') {
+    throw new TypeError(
+      `${name}: expected stream to have a write method, got ${describeValue(options.stream)}`,
+    );
+  }
+  const tracker = options.tracker;
+  if (typeof tracker?.getProgress !== 'function' || typeof tracker.on !== 'function') {
+    throw new TypeError(
+      `${name}: expected tracker to have getProgress and on methods, got ${describeValue(tracker)}`,
+    );
+  }
+  if (options.onError !== undefined && typeof options.onError !== 'function') {
+    throw new TypeError(
+      `${name}: expected onError to be a function, got ${describeValue(options.onError)}`,
+    );
+  }
+  if (options.clock !== undefined && typeof options.clock !== 'function') {
+    throw new TypeError(
+      `${name}: expected clock to be a function, got ${describeValue(options.clock)}`,
+    );
+  }
 }

@@ -49,17 +49,18 @@ export class GapEstimator {
   }
 
   /**
-   * Estimated milliseconds per item at `now`, or `null` before the first sample.
+   * Estimated milliseconds per item at `now`, or `null` before the first sample. With
+   * `countIdle` false the open gap is ignored.
    *
    * While nothing finishes, the open gap is a lower bound on the next sample; once it is longer
    * than the average it joins as a sample of weight 1 taken now, while the older samples keep
    * losing weight, so the estimate rises continuously and tends to the idle time itself.
    */
-  msPerItem(now: number): number | null {
+  msPerItem(now: number, countIdle = true): number | null {
     if (this.#lastFinish === undefined) return null;
     const closed = this.#weightedSum / this.#weightTotal;
     const open = Math.max(0, now - this.#lastFinish);
-    if (open <= closed) return closed;
+    if (!countIdle || open <= closed) return closed;
     const decay = this.#decay(open);
     return (this.#weightedSum * decay + open) / (this.#weightTotal * decay + 1);
   }
