@@ -1,7 +1,7 @@
 import { ID_FORM_TEXT, ID_FORMS } from './ids.ts';
 import { describe } from './internal/describe.ts';
 import { type FlatBacklog, flattenBacklog, nodePath } from './internal/flatten.ts';
-import { rollUpStatus, STATUS_INDEX } from './internal/roll-up.ts';
+import { COMPLETE, OBSOLETE, rollUpStatus, STATUS_INDEX } from './internal/roll-up.ts';
 import { type BacklogIssue, formatPath, type GraphIssueCode } from './issues.ts';
 import { type Backlog, IN_FLIGHT_STATUSES, STATUSES, type Subtask } from './schema.ts';
 
@@ -69,6 +69,7 @@ interface Graph {
 }
 
 const LEVEL_NAMES = ['Phase', 'Milestone', 'Task', 'Subtask'] as const;
+const IN_FLIGHT: ReadonlySet<string> = new Set(IN_FLIGHT_STATUSES);
 
 function checkItems(flat: FlatBacklog, report: Report): Map<string, number> {
   const { count, ids, level, parent, items } = flat;
@@ -78,15 +79,13 @@ function checkItems(flat: FlatBacklog, report: Report): Map<string, number> {
   for (let node = 0; node < count; node++) {
     const id = ids[node]!;
     const lvl = level[node]!;
-    const idPath = () => [...nodePath(flat, node), 'id'];
-
     const first = byId.get(id);
     if (first === undefined) byId.set(id, node);
     else {
       report(node, {
         code: 'DUPLICATE_ID',
         severity: 'error',
-        path: idPath(),
+        path: [...nodePath(flat, node), 'id'],
         itemId: id,
         message: `id ${JSON.stringify(id)} is already used by the ${LEVEL_NAMES[level[first]!]} at ${formatPath(nodePath(flat, first))}; every id must be unique`,
       });
@@ -102,7 +101,7 @@ function checkItems(flat: FlatBacklog, report: Report): Map<string, number> {
           report(node, {
             code: 'ID_PARENT_MISMATCH',
             severity: 'error',
-            path: idPath(),
+            path: [...nodePath(flat, node), 'id'],
             itemId: id,
             message: `${LEVEL_NAMES[lvl]} id ${JSON.stringify(id)} does not extend its parent's id ${JSON.stringify(parentId)}; expected ${parentId}.${last}<n>`,
           });
@@ -112,14 +111,14 @@ function checkItems(flat: FlatBacklog, report: Report): Map<string, number> {
       report(node, {
         code: 'ID_LEVEL_MISMATCH',
         severity: 'error',
-        path: idPath(),
+        path: [...nodePath(flat, node), 'id'],
         itemId: id,
         message: `${LEVEL_NAMES[lvl]} id ${JSON.stringify(id)} does not have the ${LEVEL_NAMES[lvl]} form ${ID_FORM_TEXT[lvl]} (numbers from 1)`,
       });
     }
 
     const item = items[node]!;
-    const inFlight = (IN_FLIGHT_STATUSES as readonly string[]).includes(item.status);
+    const inFlight = IN_FLIGHT.has(item.status);
     if (lvl === 3) {
       if (inFlight) {
         report(node, {
@@ -134,13 +133,9 @@ function checkItems(flat: FlatBacklog, report: Report): Map<string, number> {
     }
     counts.fill(0);
     let total = 0;
-    const unfinished: string[] = [];
     for (let child = node + 1; child < flat.end[node]!; child = flat.end[child]!) {
-      const status = items[child]!.status;
-      counts[STATUS_INDEX.get(status)!]!++;
+      counts[STATUS_INDEX.get(items[child]!.status)!]!++;
       total++;
-      if (status !== 'Complete' && status !== 'Obsolete')
-        unfinished.push(`${ids[child]} (${status})`);
     }
     // A container's Implementing is the roll-up of partly done children; any other in-flight
     // status, or one its children do not explain, was left behind by an interrupted run.
@@ -154,7 +149,14 @@ function checkItems(flat: FlatBacklog, report: Report): Map<string, number> {
         message: `${id} is ${item.status}, but its children roll up to ${derived ?? 'nothing (it has none)'}; a run was interrupted, so set it to ${derived ?? 'Planned'}`,
       });
     }
-    if (item.status === 'Complete' && unfinished.length > 0) {
+    if (item.status === 'Complete' && counts[COMPLETE]! + counts[OBSOLETE]! < total) {
+      const unfinished: string[] = [];
+      for (let child = node + 1; child < flat.end[node]!; child = flat.end[child]!) {
+        const status = items[child]!.status;
+        if (status !== 'Complete' && status !== 'Obsolete') {
+          unfinished.push(`${ids[child]} (${status})`);
+        }
+      }
       const shown = unfinished.slice(0, 5).join(', ');
       const more = unfinished.length > 5 ? ` and ${unfinished.length - 5} more` : '';
       report(node, {
@@ -185,29 +187,27 @@ function checkDependencies(flat: FlatBacklog, byId: Map<string, number>, report:
     }
     const id = ids[node]!;
     const deps = (items[node] as Subtask).dependencies;
-    let seen: Set<string> | undefined;
+    // Dependency lists are short; a Set pays off only for long ones.
+    const seen = deps.length > 16 ? new Set<string>() : undefined;
     for (let k = 0; k < deps.length; k++) {
       const dep = deps[k]!;
-      const path = () => [...nodePath(flat, node), 'dependencies', k];
-      if (k > 0) {
-        seen ??= new Set(deps.slice(0, k));
-        if (seen.has(dep)) {
-          report(node, {
-            code: 'DUPLICATE_DEPENDENCY',
-            severity: 'warning',
-            path: path(),
-            itemId: id,
-            message: `${id} lists ${JSON.stringify(dep)} more than once in its dependencies`,
-          });
-          continue;
-        }
-        seen.add(dep);
+      const repeated = seen ? seen.has(dep) : k > 0 && deps.lastIndexOf(dep, k - 1) !== -1;
+      seen?.add(dep);
+      if (repeated) {
+        report(node, {
+          code: 'DUPLICATE_DEPENDENCY',
+          severity: 'warning',
+          path: [...nodePath(flat, node), 'dependencies', k],
+          itemId: id,
+          message: `${id} lists ${JSON.stringify(dep)} more than once in its dependencies`,
+        });
+        continue;
       }
       if (dep === id) {
         report(node, {
           code: 'SELF_DEPENDENCY',
           severity: 'error',
-          path: path(),
+          path: [...nodePath(flat, node), 'dependencies', k],
           itemId: id,
           message: `${id} depends on itself, so it can never become ready; remove ${JSON.stringify(dep)} from its dependencies`,
         });
@@ -218,7 +218,7 @@ function checkDependencies(flat: FlatBacklog, byId: Map<string, number>, report:
         report(node, {
           code: 'UNKNOWN_DEPENDENCY',
           severity: 'error',
-          path: path(),
+          path: [...nodePath(flat, node), 'dependencies', k],
           itemId: id,
           message: `${id} depends on ${JSON.stringify(dep)}, which is not an item of this backlog`,
         });
