@@ -17,6 +17,8 @@ export interface ExecutionOptions {
   qa: string | undefined;
   progress: ProgressMode;
   json: boolean;
+  /** When pending status changes are written: after each subtask, or after every change. */
+  flush: 'subtask' | 'change';
 }
 
 export type Command =
@@ -31,6 +33,7 @@ export type Command =
 export const USAGE = `Usage:
   savepoint run <prd.md> [--plan-dir DIR] [--backlog FILE | --decompose CMD] [--exec CMD | --simulate MS]
                          [--retries N] [--scope ID] [--qa CMD] [--progress auto|always|never] [--json]
+                         [--flush subtask|change]
   savepoint resume [--plan-dir DIR] [--session ID] [execution options as for run]
   savepoint status [--plan-dir DIR] [--session ID] [--json] [--tree]
   savepoint validate <tasks.json | session folder> [--json]
@@ -49,6 +52,8 @@ Options:
   --qa CMD           run CMD once when every subtask is Complete; failure output goes to TEST_RESULTS.md
   --progress MODE    auto (bar in a terminal, plain lines otherwise), always (bar) or never
   --json             print one JSON object on stdout at the end (progress goes to stderr)
+  --flush WHEN       subtask (default): write status changes after each subtask; change: write
+                     after every status change (slower, loses less of the subtask in flight)
 
 Exit codes: 0 done, 1 some subtasks or QA failed, 2 usage or input error, 3 session locked,
 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP.`;
@@ -62,6 +67,7 @@ const executionOptions = {
   qa: { type: 'string' },
   progress: { type: 'string' },
   json: { type: 'boolean' },
+  flush: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -173,7 +179,12 @@ function execution(values: Record<string, string | boolean | undefined>): Execut
   if (progress !== 'auto' && progress !== 'always' && progress !== 'never') {
     throw new UsageError(`--progress must be auto, always or never, not '${progress}'`);
   }
+  const flush = (values.flush as string | undefined) ?? 'subtask';
+  if (flush !== 'subtask' && flush !== 'change') {
+    throw new UsageError(`--flush must be subtask or change, not '${flush}'`);
+  }
   return {
+    flush,
     planDir: (values['plan-dir'] as string | undefined) ?? 'plan',
     exec: exec === undefined ? undefined : nonEmpty(exec, '--exec'),
     simulateMs: integer(simulate, '--simulate', 150),

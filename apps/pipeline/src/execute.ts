@@ -94,9 +94,9 @@ export async function executeSession(
       if (!next) break;
       inFlight = next;
       manager.setCurrentItem(next.id);
-      setStatus(next.id, 'Researching');
+      await setStatus(next.id, 'Researching');
       tracker.start(next.id, { title: next.title });
-      setStatus(next.id, 'Implementing');
+      await setStatus(next.id, 'Implementing');
 
       let attempt = 0;
       let result: WorkerResult;
@@ -104,26 +104,26 @@ export async function executeSession(
         attempt += 1;
         result = await work(next, attempt, stop);
         if (result.aborted || result.exitCode === 0 || attempt > options.retries) break;
-        setStatus(next.id, 'Retrying');
+        await setStatus(next.id, 'Retrying');
         say(
           `${next.id} failed (exit ${describeExit(result)}), retry ${attempt} of ${options.retries}`,
         );
         await backoff(attempt, stop);
         if (stop.aborted) break;
-        setStatus(next.id, 'Implementing');
+        await setStatus(next.id, 'Implementing');
       }
       if (result.aborted || stop.aborted) {
         // Interrupted work counts for nothing: the subtask runs again on resume.
-        setStatus(next.id, 'Planned');
+        await setStatus(next.id, 'Planned');
         interrupted = true;
         inFlight = undefined;
         break;
       }
       if (result.exitCode === 0) {
-        setStatus(next.id, 'Complete');
+        await setStatus(next.id, 'Complete');
         tracker.complete(next.id, { title: next.title });
       } else {
-        setStatus(next.id, 'Failed');
+        await setStatus(next.id, 'Failed');
         failedThisRun.add(next.id);
         tracker.fail(next.id, { title: next.title });
         failures.push({
@@ -157,8 +157,9 @@ export async function executeSession(
     });
   }
 
-  function setStatus(id: string, status: Status): void {
+  async function setStatus(id: string, status: Status): Promise<void> {
     manager.updateItemStatus(id, status);
+    if (options.flush === 'change') await manager.flushUpdates();
   }
 
   function registerShutdownHooks(controller: Shutdown): void {
@@ -197,7 +198,7 @@ export async function executeSession(
       // Second signal: no time for the worker to stop cleanly. Write what is known, synchronously.
       if (inFlight) {
         try {
-          setStatus(inFlight.id, 'Planned');
+          manager.updateItemStatus(inFlight.id, 'Planned');
         } catch {
           // The state is still flushed below; resume returns in-flight items to Planned anyway.
         }
