@@ -1,0 +1,214 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { entries, freshDir, osError, patchFs } from '../test/helpers.ts';
+import { StoreError } from './errors.ts';
+import { acquireLock, type LockHolder, readLockHolder } from './lock.ts';
+
+const DEAD_PID = 4_194_305;
+
+function plantLock(path: string, holder: Partial<LockHolder>, ageMs = 0): LockHolder {
+  const full: LockHolder = {
+    pid: process.pid,
+    hostname: hostname(),
+    startedAt: new Date().toISOString(),
+    token: `planted-${Math.random().toString(36).slice(2)}`,
+    ...holder,
+  };
+  writeFileSync(path, `${JSON.stringify(full)}\n`);
+  if (ageMs > 0) {
+    const then = new Date(Date.now() - ageMs);
+    utimesSync(path, then, then);
+  }
+  return full;
+}
+
+describe('acquireLock', () => {
+  it('writes the holder into the lock file and removes it on release', async () => {
+    const dir = freshDir();
+    const path = join(dir, 'run.lock');
+    const lock = await acquireLock(path);
+    expect(lock.path).toBe(path);
+    expect(lock.holder).toMatchObject({ pid: process.pid, hostname: hostname() });
+    expect(Number.isNaN(Date.parse(lock.holder.startedAt))).toBe(false);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(lock.holder);
+    expect(await readLockHolder(path)).toEqual(lock.holder);
+    expect(entries(dir)).toEqual(['run.lock']);
+    await lock.release();
+    await lock.release();
+    lock.releaseSync();
+    expect(existsSync(path)).toBe(false);
+    expect(await readLockHolder(path)).toBeUndefined();
+  });
+
+  it('fails LOCKED, naming the holder, while another holder is alive', async () => {
+    const dir = freshDir();
+    const path = join(dir, 'run.lock');
+    const first = await acquireLock(path);
+    const error = await acquireLock(path).catch((caught) => caught);
+    expect(error).toBeInstanceOf(StoreError);
+    expect(error).toMatchObject({ code: 'LOCKED', step: 'lock', path, holder: first.holder });
+    expect(error.message).toContain(`pid ${process.pid}`);
+    expect(error.message).toContain(hostname());
+    first.releaseSync();
+    const second = await acquireLock(path);
+    second.releaseSync();
+    second.releaseSync();
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('waits for a number of milliseconds, or until the lock is released', async () => {
+    const dir = freshDir();
+    const path = join(dir, 'run.lock');
+    const first = await acquireLock(path);
+    const started = Date.now();
+    await expect(acquireLock(path, { wait: 150, retryIntervalMs: 20 })).rejects.toMatchObject({
+      code: 'LOCKED',
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    setTimeout(() => void first.release(), 80);
+    const second = await acquireLock(path, { wait: true, retryIntervalMs: 10 });
+    expect(second.holder.token).not.toBe(first.holder.token);
+    await second.release();
+  });
+
+  it('stops waiting with ABORTED when the signal fires', async () => {
+    const dir = freshDir();
+    const path = join(dir, 'run.lock');
+    const first = await acquireLock(path);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('shutting down')), 50);
+    await expect(
+      acquireLock(path, { wait: true, signal: controller.signal }),
+    ).rejects.toMatchObject({ code: 'ABORTED', step: 'lock' });
+    await first.release();
+  });
+
+  describe('stale locks', () => {
+    it('takes over a lock whose holder died on this host', async () => {
+      const dir = freshDir();
+      const path = join(dir, 'run.lock');
+      plantLock(path, { pid: DEAD_PID });
+      const lock = await acquireLock(path);
+      expect(await readLockHolder(path)).toEqual(lock.holder);
+      expect(entries(dir)).toEqual(['run.lock']);
+      await lock.release();
+    });
+
+    it('takes over a lock older than staleMs, even from a live or remote holder', async () => {
+      const dir = freshDir();
+      const path = join(dir, 'run.lock');
+      plantLock(path, { hostname: 'elsewhere', pid: 1 }, 5_000);
+      const lock = await acquireLock(path, { staleMs: 1_000 });
+      await lock.release();
+      plantLock(path, { pid: process.pid }, 5_000);
+      const again = await acquireLock(path, { staleMs: 1_000 });
+      await again.release();
+    });
+
+    it('leaves a fresh lock of another host alone, whatever its pid', async () => {
+      const dir = freshDir();
+      const path = join(dir, 'run.lock');
+      const planted = plantLock(path, { hostname: 'elsewhere', pid: DEAD_PID });
+      await expect(acquireLock(path)).rejects.toMatchObject({ code: 'LOCKED', holder: planted });
+    });
+
+    it('takes over a lock taken before this machine booted', async () => {
+      const dir = freshDir();
+      const path = join(dir, 'run.lock');
+      plantLock(path, { startedAt: '2001-01-01T00:00:00.000Z' });
+      const lock = await acquireLock(path);
+      await lock.release();
+    });
+
+    it('skips a guard abandoned by a dead taker and cleans every guard up', async () => {
+      const dir = freshDir();
+      const path = join(dir, 'run.lock');
+      const stale = plantLock(path, { pid: DEAD_PID });
+      const digest = createHash('sha256').update(stale.token).digest('hex').slice(0, 16);
+      writeFileSync(
+        join(dir, `.run.lock.takeover-${digest}-0`),
+        JSON.stringify({ pid: DEAD_PID, hostname: hostname(), startedAt: '', token: 'x' }),
+      );
+      const lock = await acquireLock(path);
+      expect(entries(dir)).toEqual(['run.lock']);
+      await lock.release();
+    });
+
+    it('never lets a released-late holder remove its successor', async () => {
+      const dir = freshDir();
+      const path = join(dir, 'run.lock');
+      const old = await acquireLock(path, { refresh: false });
+      const past = new Date(Date.now() - 60_000);
+      utimesSync(path, past, past);
+      const successor = await acquireLock(path, { staleMs: 30_000 });
+      await old.release();
+      old.releaseSync();
+      expect(await readLockHolder(path)).toEqual(successor.holder);
+      await successor.release();
+    });
+  });
+
+  it('refreshes a held lock so it does not go stale', async () => {
+    const dir = freshDir();
+    const path = join(dir, 'run.lock');
+    const lock = await acquireLock(path, { staleMs: 300 });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await expect(acquireLock(path, { staleMs: 300 })).rejects.toMatchObject({ code: 'LOCKED' });
+    await lock.release();
+  });
+
+  it('reports a lock lost while held, without throwing from its timer', async () => {
+    const dir = freshDir();
+    const path = join(dir, 'run.lock');
+    const seen: StoreError[] = [];
+    const lock = await acquireLock(path, {
+      staleMs: 90,
+      onCompromised: (error) => {
+        seen.push(error);
+        throw new Error('a callback that throws must not crash anything');
+      },
+    });
+    const intruder = plantLock(path, { pid: DEAD_PID });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ code: 'LOCK_LOST', holder: intruder });
+    expect(lock.signal.aborted).toBe(true);
+    expect(lock.signal.reason).toBe(seen[0]);
+    await lock.release();
+    expect(await readLockHolder(path)).toEqual(intruder);
+  });
+
+  it('reads a malformed lock file as INVALID_JSON', async () => {
+    const dir = freshDir();
+    const path = join(dir, 'run.lock');
+    writeFileSync(path, 'garbage');
+    await expect(readLockHolder(path)).rejects.toMatchObject({ code: 'INVALID_JSON' });
+  });
+
+  it('rejects misuse with TypeErrors', async () => {
+    await expect(acquireLock('')).rejects.toThrow(TypeError);
+    await expect(acquireLock('/tmp/x.lock', { staleMs: 0 })).rejects.toThrow(
+      /expected options.staleMs as a positive number, got 0 \(number\)/,
+    );
+    await expect(acquireLock('/tmp/x.lock', { wait: 'long' as never })).rejects.toThrow(TypeError);
+  });
+
+  // Last: once hard links are found missing, the module keeps using exclusive create.
+  it('works on file systems without hard links', async () => {
+    const dir = freshDir();
+    const path = join(dir, 'run.lock');
+    patchFs({
+      link: async () => {
+        throw osError('EPERM', 'link');
+      },
+    });
+    const lock = await acquireLock(path);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(lock.holder);
+    await expect(acquireLock(path)).rejects.toMatchObject({ code: 'LOCKED' });
+    await lock.release();
+    expect(entries(dir)).toEqual([]);
+  });
+});
