@@ -107,6 +107,13 @@ describe('lookups', () => {
     const bad = sampleBacklog();
     (bad.backlog[0]!.milestones[1] as { status: string }).status = 'Done';
     expect(errorOf(() => createBacklogIndex(bad)).code).toBe('SCHEMA');
+
+    // A failed replace leaves the index as it was.
+    const index = createBacklogIndex(sampleBacklog());
+    const before = index.backlog;
+    expect(errorOf(() => index.replace(duplicate)).code).toBe('GRAPH');
+    expect(index.backlog).toBe(before);
+    expect(index.nextReady()?.id).toBe('P1.M1.T1.S1');
   });
 });
 
