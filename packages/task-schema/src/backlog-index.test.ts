@@ -282,6 +282,19 @@ describe('status changes', () => {
     expect(index.countByStatus('P1.M1.T2')).toMatchObject({ Planned: 1, Complete: 0 });
   });
 
+  it('repairs ancestors when an item is set to the status it already has', () => {
+    const stale = planned();
+    stale.backlog[0]!.status = 'Complete';
+    stale.backlog[0]!.milestones[0]!.status = 'Retrying';
+    const index = createBacklogIndex(stale);
+    const next = index.setStatus('P1.M1.T1.S1', 'Planned');
+    expect(next.backlog[0]!.milestones[0]!.status).toBe('Planned');
+    expect(next.backlog[0]!.status).toBe('Planned');
+    expect(next.backlog[0]!.milestones[0]!.tasks[0]).toBe(
+      stale.backlog[0]!.milestones[0]!.tasks[0],
+    );
+  });
+
   it('returns the same snapshot when nothing changes', () => {
     const index = createBacklogIndex(planned());
     const before = index.backlog;

@@ -103,7 +103,8 @@ export interface BacklogIndex {
    * Roll-up (on by default) then re-derives each ancestor, nearest first, from its direct
    * children: all children Obsolete -> Obsolete; else all Complete or Obsolete -> Complete; else
    * every unfinished child Failed -> Failed; else any child not Planned -> Implementing; else
-   * Planned.
+   * Planned. Setting an item to the status it already has still re-derives its ancestors, which
+   * repairs containers whose status disagrees with their children.
    *
    * @throws BacklogError `UNKNOWN_ID` for an unknown id; TypeError for a status not in STATUSES.
    */
