@@ -8,7 +8,7 @@ import { type Backlog, IN_FLIGHT_STATUSES, STATUSES, type Subtask } from './sche
 /**
  * Finds every graph problem of a schema-valid backlog, not just the first: duplicate ids, ids that
  * do not have their level's form or do not extend their parent's id, dependencies on unknown ids,
- * self-dependencies and dependency cycles (errors), and in-flight subtasks, Complete containers
+ * self-dependencies and dependency cycles (errors), and in-flight leftovers, Complete containers
  * with unfinished children, repeated dependencies and an unknown `currentItemId` (warnings).
  * See {@link GraphIssueCode} for what each code means.
  *
