@@ -3,6 +3,9 @@
  *
  * - `LOCKED`: another live process holds the session (or the plan directory's creation lock);
  *   {@link SessionError.holder} names it.
+ * - `LOCK_LOST`: this process's hold on the session was removed or taken over (after it stopped
+ *   refreshing the lock for too long); nothing more is written, so two processes never write the
+ *   same session.
  * - `NOT_FOUND`: the PRD file, the session folder or one of its required files does not exist.
  * - `INVALID_BACKLOG`: a backlog (from `tasks.json` or given to `saveBacklog`) failed validation;
  *   {@link SessionError.issues} lists why.
@@ -15,6 +18,7 @@
  */
 export type SessionErrorCode =
   | 'LOCKED'
+  | 'LOCK_LOST'
   | 'NOT_FOUND'
   | 'INVALID_BACKLOG'
   | 'UNKNOWN_ITEM'
@@ -26,6 +30,7 @@ export type SessionErrorCode =
 /** Every {@link SessionErrorCode}, for exhaustive checks and documentation. */
 export const SESSION_ERROR_CODES: readonly SessionErrorCode[] = Object.freeze([
   'LOCKED',
+  'LOCK_LOST',
   'NOT_FOUND',
   'INVALID_BACKLOG',
   'UNKNOWN_ITEM',

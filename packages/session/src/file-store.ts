@@ -351,6 +351,7 @@ async function lockOrThrow(
 function wrapLock(lock: Lock, sessionPath: string): SessionLock {
   return {
     holder: toHolder(lock.holder),
+    signal: lock.signal,
     release: async () => {
       try {
         await lock.release();

@@ -47,7 +47,7 @@ describe.skipIf(files.length === 0)('real backlogs', () => {
       await copyFile(join(REAL_BACKLOGS, file), join(folder, 'tasks.json'));
       await copyFile(prdFile, join(folder, 'prd_snapshot.md'));
 
-      const manager = new SessionManager({ prdText: 'unused', planDir });
+      const manager = new SessionManager({ planDir });
       const state = await manager.loadSession(folder);
       expect(state.metadata.hash).toBe(id.slice(4));
       expect(canonical(state.taskRegistry)).toBe(canonical(JSON.parse(original)));

@@ -583,6 +583,42 @@ describe('current item, artifacts, recovery', () => {
   });
 });
 
+describe('recovering containers', () => {
+  it('settles a container whose in-flight status its children do not explain', async () => {
+    const backlog = makeBacklog({ phases: 1, milestones: 2, tasks: 2, subtasks: 2 });
+    const task = (m: number, t: number) => backlog.backlog[0]!.milestones[m]!.tasks[t]!;
+    // P1.M1.T1 is partly done: its Implementing is the normal roll-up and must stay.
+    task(0, 0).subtasks[0]!.status = 'Complete';
+    task(0, 0).status = 'Implementing';
+    backlog.backlog[0]!.milestones[0]!.status = 'Implementing';
+    backlog.backlog[0]!.status = 'Implementing';
+    // P1.M2.T1 was marked Researching by a runner that died; nothing under it started.
+    task(1, 0).status = 'Researching';
+    // P1.M2.T2.S1 was being implemented.
+    task(1, 1).subtasks[0]!.status = 'Implementing';
+    task(1, 1).status = 'Implementing';
+    backlog.backlog[0]!.milestones[1]!.status = 'Implementing';
+
+    const first = manager(PRD_A);
+    const created = await first.initialize({ backlog });
+    expect(created.inFlight).toEqual(['P1.M2.T1', 'P1.M2.T2.S1']);
+    await first.close();
+
+    const second = manager(PRD_A);
+    const state = await second.initialize();
+    expect(state.inFlight).toEqual(['P1.M2.T1', 'P1.M2.T2.S1']);
+    expect(second.recoverInFlight()).toEqual(['P1.M2.T1', 'P1.M2.T2.S1']);
+    const registry = second.currentSession!.taskRegistry;
+    expect(statusOf(registry, 'P1.M2.T1')).toBe('Planned');
+    expect(statusOf(registry, 'P1.M2.T2.S1')).toBe('Planned');
+    expect(statusOf(registry, 'P1.M2.T2')).toBe('Planned');
+    expect(statusOf(registry, 'P1.M2')).toBe('Planned');
+    expect(statusOf(registry, 'P1.M1.T1')).toBe('Implementing');
+    expect(statusOf(registry, 'P1')).toBe('Implementing');
+    expect(second.recoverInFlight()).toEqual([]);
+  });
+});
+
 describe('loading and listing', () => {
   it('loads a folder whose hash differs from its snapshot and lists only complete sessions', async () => {
     const backlog = makeBacklog({ phases: 1, milestones: 1, tasks: 1, subtasks: 1 });
@@ -643,9 +679,8 @@ describe('loading and listing', () => {
 describe('options', () => {
   it('throws TypeError for malformed constructor options', () => {
     expect(() => new SessionManager(undefined as never)).toThrow(TypeError);
-    expect(() => new SessionManager({ planDir } as never)).toThrow(
-      /exactly one of prdPath or prdText/,
-    );
+    // Without a PRD a manager can still open sessions by path, but cannot initialize().
+    expect(() => new SessionManager({ planDir }).initialize()).toThrow(/pass prdPath or prdText/);
     expect(() => new SessionManager({ prdText: 'a', prdPath: 'b', planDir } as never)).toThrow(
       TypeError,
     );
@@ -667,3 +702,41 @@ async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+describe('losing the lock', () => {
+  it('refuses to write once the lock is lost, and close() lets the session go', async () => {
+    const inner = createFileStore(planDir);
+    const lost = new AbortController();
+    const store: SessionStore = {
+      location: inner.location,
+      list: () => inner.list(),
+      create: async (draft, options) => {
+        const result = await inner.create(draft, options);
+        if (result.status !== 'created') return result;
+        return { ...result, lock: { ...result.lock, signal: lost.signal } };
+      },
+      read: (path) => inner.read(path),
+      lock: (path, options) => inner.lock(path, options),
+      save: (path, text) => inner.save(path, text),
+      saveSync: (path, text) => inner.saveSync(path, text),
+      writeArtifact: (path, name, text) => inner.writeArtifact(path, name, text),
+    };
+    const session = manager(PRD_A, { store });
+    const state = await session.initialize({
+      backlog: makeBacklog({ phases: 1, milestones: 1, tasks: 1, subtasks: 1 }),
+    });
+    const before = await readFile(join(state.metadata.path, 'tasks.json'), 'utf8');
+    session.updateItemStatus('P1.M1.T1.S1', 'Complete');
+    lost.abort(Object.assign(new Error('taken over'), { holder: { pid: 4242, hostname: 'h' } }));
+
+    await expect(session.flushUpdates()).rejects.toMatchObject({
+      code: 'LOCK_LOST',
+      holder: { pid: 4242 },
+    });
+    expect(() => session.flushSync()).toThrow(expect.objectContaining({ code: 'LOCK_LOST' }));
+    expect(session.isDirty).toBe(true);
+    await expect(session.close()).rejects.toMatchObject({ code: 'LOCK_LOST' });
+    expect(session.currentSession).toBeNull();
+    expect(await readFile(join(state.metadata.path, 'tasks.json'), 'utf8')).toBe(before);
+  });
+});

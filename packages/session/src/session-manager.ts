@@ -11,12 +11,15 @@ import {
 import { SessionError } from './errors.ts';
 import { createFileStore } from './file-store.ts';
 import { hashPrd } from './hash.ts';
-import { findInFlight, resetInFlight, toMetadata, validateBacklog } from './internal/backlog.ts';
+import { resetInFlight, toMetadata, validateBacklog } from './internal/backlog.ts';
 import { isArtifactName, SESSION_FILES } from './layout.ts';
 import { findByPrd, type SessionMetadata, type SessionSnapshot, snapshotOf } from './sessions.ts';
 import type { SessionLock, SessionStore, SessionSummary } from './store.ts';
 
-/** Where the PRD comes from: a file, or text already in memory. */
+/**
+ * Where the PRD comes from: a file, or text already in memory. `initialize()` needs one of them;
+ * a manager that only opens sessions by path with `loadSession()` may leave both out.
+ */
 export type PrdSource =
   | {
       /** Path of the PRD file; read as bytes by `initialize()`, so the hash is of the exact bytes. */
@@ -27,7 +30,8 @@ export type PrdSource =
       /** The PRD text; hashed as UTF-8. */
       prdText: string;
       prdPath?: never;
-    };
+    }
+  | { prdPath?: undefined; prdText?: undefined };
 
 /**
  * When pending updates are written without an explicit `flushUpdates()`. Both limits may be set;
@@ -99,8 +103,11 @@ export interface SessionState {
   /** Whether the session has a parent (its PRD changed from the parent's). */
   readonly isDelta: boolean;
   /**
-   * Subtasks found Researching, Implementing or Retrying when the session was opened, which
-   * means an earlier run stopped while working on them. Cleared by `recoverInFlight()`.
+   * Items found in flight when the session was opened, which means an earlier run stopped while
+   * working on them: subtasks that are Researching, Implementing or Retrying, and containers in
+   * such a status that their children do not explain (a container that is Implementing because
+   * some children are done and others not is normal, and not listed). Cleared by
+   * `recoverInFlight()`.
    */
   readonly inFlight: readonly string[];
 }
@@ -207,7 +214,7 @@ interface PrdContent {
  * ```
  */
 export class SessionManager {
-  readonly #prd: { readonly path: string } | { readonly text: string };
+  readonly #prd: { readonly path: string } | { readonly text: string } | undefined;
   readonly #store: SessionStore;
   readonly #policy: FlushPolicy;
   readonly #logger: SessionLogger;
@@ -215,6 +222,7 @@ export class SessionManager {
   #session: OpenSession | undefined;
   #index: BacklogIndex | undefined;
   #opening: Promise<SessionState> | undefined;
+  #closing: Promise<void> | undefined;
 
   #dirty = false;
   #pending = 0;
@@ -237,8 +245,8 @@ export class SessionManager {
   #lastError: Error | null = null;
 
   /**
-   * @param options - the PRD (`prdPath` or `prdText`), `planDir` (or a `store`), and optionally
-   *   `flushPolicy` and `logger`
+   * @param options - the PRD (`prdPath` or `prdText`; only `initialize()` needs it), `planDir`
+   *   (or a `store`), and optionally `flushPolicy` and `logger`
    * @throws TypeError when the options are malformed
    */
   constructor(options: SessionManagerOptions) {
@@ -246,14 +254,12 @@ export class SessionManager {
       throw new TypeError(`SessionManager expected an options object, got ${show(options)}`);
     }
     const { prdPath, prdText } = options as { prdPath?: unknown; prdText?: unknown };
-    if ((prdPath === undefined) === (prdText === undefined)) {
-      throw new TypeError(
-        `SessionManager expected exactly one of prdPath or prdText, got ${
-          prdPath === undefined ? 'neither' : 'both'
-        }`,
-      );
+    if (prdPath !== undefined && prdText !== undefined) {
+      throw new TypeError('SessionManager expected at most one of prdPath or prdText, got both');
     }
-    if (prdPath !== undefined) {
+    if (prdPath === undefined && prdText === undefined) {
+      this.#prd = undefined;
+    } else if (prdPath !== undefined) {
       if (typeof prdPath !== 'string' || prdPath === '') {
         throw new TypeError(`SessionManager expected prdPath to be a path, got ${show(prdPath)}`);
       }
@@ -347,6 +353,7 @@ export class SessionManager {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`initialize expected an options object, got ${show(options)}`);
     }
+    if (this.#prd === undefined) throw noPrd();
     const source = options.backlog;
     if (source !== undefined && (typeof source !== 'object' || source === null)) {
       if (typeof source !== 'function') {
@@ -441,7 +448,10 @@ export class SessionManager {
     // The registry's own snapshot is never mutated by the manager, so it needs no copy; anything
     // else is copied so the caller keeping and changing its object cannot bypass the tracking.
     const candidate = backlog === index.backlog ? backlog : structuredClone(backlog);
-    const valid = validateBacklog(candidate, `${session.metadata.id}/${SESSION_FILES.tasks}`);
+    const { backlog: valid } = validateBacklog(
+      candidate,
+      `${session.metadata.id}/${SESSION_FILES.tasks}`,
+    );
     index.replace(valid);
     this.#markChanged(0);
     await this.flushUpdates();
@@ -500,12 +510,17 @@ export class SessionManager {
   }
 
   /**
-   * Returns every subtask left Researching, Implementing or Retrying to Planned, rolling the
-   * change up to their ancestors (so a container whose only started work was in flight goes back
-   * to Planned too). Containers are not reset directly: their in-progress status summarises
-   * their children. Call it right after opening a session, before starting work.
+   * Puts items left in flight by a crash back at rest: every subtask that is Researching,
+   * Implementing or Retrying goes to Planned, and the change rolls up to its ancestors (a task
+   * whose only started subtask was in flight goes back to Planned, one with finished subtasks
+   * stays Implementing). A container whose in-flight status its children do not explain then
+   * takes the status its children roll up to (Planned when it has none). Containers that are
+   * Implementing as the normal roll-up of partly done children are left alone.
    *
-   * @returns the ids of the subtasks reset, in backlog order
+   * Call it right after opening a session, before starting work: it does not know which items
+   * this process is working on.
+   *
+   * @returns the ids of the items reset (subtasks and containers), in document order
    * @throws SessionError `NO_SESSION`
    */
   recoverInFlight(): string[] {
@@ -515,7 +530,7 @@ export class SessionManager {
     session.inFlight = [];
     if (ids.length > 0) {
       this.#markChanged(ids.length);
-      this.#logger.info?.('returned in-flight subtasks to Planned', {
+      this.#logger.info?.('returned in-flight items to rest', {
         session: session.metadata.id,
         ids,
       });
@@ -558,6 +573,7 @@ export class SessionManager {
     const index = this.#index;
     if (!session || !index) return false;
     if (!this.#dirty && this.#queuedFlushes === 0) return false;
+    assertHeld(session);
     const started = performance.now();
     const text = serializeBacklog(index.backlog);
     this.#store.saveSync(session.metadata.path, text);
@@ -615,20 +631,17 @@ export class SessionManager {
   /**
    * Flushes pending updates and releases the session's lock. If the flush fails the session stays
    * open and the error propagates, so nothing in memory is lost: retry, or use `flushSync()`.
-   * Does nothing when no session is open.
+   * The exception is `LOCK_LOST`: another process owns the session now, so it is closed without
+   * writing and the error tells the caller what was not saved. Does nothing when no session is
+   * open.
+   *
+   * @throws SessionError `IO`, `LOCK_LOST`
    */
   async close(): Promise<void> {
-    if (this.#opening) await this.#opening.catch(() => undefined);
-    const session = this.#session;
-    if (!session) return;
-    await this.flushUpdates();
-    // A flush may have been queued after ours by an update racing with close(); wait for it too.
-    while (this.#queuedFlushes > 0 || this.#dirty) await this.flushUpdates();
-    this.#clearTimer();
-    this.#session = undefined;
-    this.#index = undefined;
-    await session.lock.release();
-    this.#logger.debug?.('session closed', { session: session.metadata.id });
+    this.#closing ??= this.#close().finally(() => {
+      this.#closing = undefined;
+    });
+    return this.#closing;
   }
 
   /**
@@ -639,10 +652,37 @@ export class SessionManager {
     const session = this.#session;
     if (!session) return;
     this.flushSync();
+    this.#detach();
+    session.lock.releaseSync();
+  }
+
+  async #close(): Promise<void> {
+    if (this.#opening) await this.#opening.catch(() => undefined);
+    const session = this.#session;
+    if (!session) return;
+    try {
+      // Loop: an update racing with close() may have queued one more flush behind ours.
+      await this.flushUpdates();
+      while (this.#queuedFlushes > 0 || this.#dirty) await this.flushUpdates();
+    } catch (error) {
+      // With the lock gone the session cannot be written any more: let it go, and tell the
+      // caller. Any other failure keeps it open so nothing in memory is lost.
+      if (error instanceof SessionError && error.code === 'LOCK_LOST') {
+        this.#detach();
+        // Releasing a lost lock leaves the new holder's file alone; it only stops our refresh.
+        await session.lock.release().catch(() => undefined);
+      }
+      throw error;
+    }
+    this.#detach();
+    await session.lock.release();
+    this.#logger.debug?.('session closed', { session: session.metadata.id });
+  }
+
+  #detach(): void {
     this.#clearTimer();
     this.#session = undefined;
     this.#index = undefined;
-    session.lock.releaseSync();
   }
 
   async #initialize(options: InitializeOptions): Promise<SessionState> {
@@ -673,7 +713,10 @@ export class SessionManager {
         `initialize expected the backlog (or the factory's result) to be an object, got ${show(backlogInput)}`,
       );
     }
-    const backlog = validateBacklog(structuredClone(backlogInput), 'new session backlog');
+    const { backlog, inFlight } = validateBacklog(
+      structuredClone(backlogInput),
+      'new session backlog',
+    );
     const parentSession = latest?.id ?? null;
     const result = await this.#store.create(
       {
@@ -691,7 +734,10 @@ export class SessionManager {
       return this.#openExisting(result.session.path, options.signal);
     }
     const metadata = toMetadata(result.session, parentSession);
-    this.#adopt({ metadata, prdSnapshot: prd.text, lock: result.lock, isNew: true }, backlog);
+    this.#adopt(
+      { metadata, prdSnapshot: prd.text, lock: result.lock, isNew: true, inFlight },
+      backlog,
+    );
     this.#logger.info?.(parentSession ? 'created delta session' : 'created first session', {
       session: metadata.id,
       parent: parentSession,
@@ -710,6 +756,7 @@ export class SessionManager {
           prdSnapshot: snapshot.prdSnapshot,
           lock,
           isNew: false,
+          inFlight: snapshot.inFlight,
         },
         snapshot.backlog,
       );
@@ -719,7 +766,7 @@ export class SessionManager {
         path: state.metadata.path,
       });
       if (state.inFlight.length > 0) {
-        this.#logger.warn?.('subtasks were in flight when the last run stopped', {
+        this.#logger.warn?.('items were in flight when the last run stopped', {
           session: state.metadata.id,
           ids: state.inFlight,
         });
@@ -731,9 +778,9 @@ export class SessionManager {
     }
   }
 
-  #adopt(session: Omit<OpenSession, 'inFlight'>, backlog: Backlog): void {
+  #adopt(session: OpenSession, backlog: Backlog): void {
     this.#index = createBacklogIndex(backlog);
-    this.#session = { ...session, inFlight: findInFlight(this.#index) };
+    this.#session = { ...session };
     this.#dirty = false;
     this.#pending = 0;
     this.#version = 0;
@@ -741,6 +788,7 @@ export class SessionManager {
   }
 
   async #readPrd(): Promise<PrdContent> {
+    if (this.#prd === undefined) throw noPrd();
     if ('text' in this.#prd) {
       const bytes = new TextEncoder().encode(this.#prd.text);
       return { bytes, text: this.#prd.text, hash: hashPrd(bytes) };
@@ -770,6 +818,13 @@ export class SessionManager {
     const index = this.#index;
     this.#autoQueued = false;
     if (!session || !index || !this.#dirty) return;
+    try {
+      assertHeld(session);
+    } catch (error) {
+      this.#failedFlushes += 1;
+      this.#lastError = error as SessionError;
+      throw error;
+    }
     this.#clearTimer();
     // Take the snapshot and clear the flag before awaiting: an update landing while the write
     // runs sets the flag again and is written by the next flush instead of being forgotten.
@@ -895,6 +950,40 @@ function unknownItem(id: string, session: OpenSession): SessionError {
     'UNKNOWN_ITEM',
     `no item with id ${JSON.stringify(id)} in session ${session.metadata.id}`,
     { id, path: session.metadata.path },
+  );
+}
+
+function assertHeld(session: OpenSession): void {
+  const signal = session.lock.signal;
+  if (!signal?.aborted) return;
+  const reason: unknown = signal.reason;
+  const holder = (reason as { holder?: { pid?: unknown; hostname?: unknown } } | undefined)?.holder;
+  const by =
+    holder && typeof holder.pid === 'number'
+      ? `taken over by pid ${holder.pid}${typeof holder.hostname === 'string' ? ` on ${holder.hostname}` : ''}`
+      : 'removed or taken over';
+  throw new SessionError(
+    'LOCK_LOST',
+    `the lock of session ${session.metadata.id} was ${by}; not writing over another process`,
+    {
+      path: session.metadata.path,
+      id: session.metadata.id,
+      ...(holder && typeof holder.pid === 'number'
+        ? {
+            holder: {
+              pid: holder.pid,
+              ...(typeof holder.hostname === 'string' ? { hostname: holder.hostname } : {}),
+            },
+          }
+        : {}),
+      cause: reason,
+    },
+  );
+}
+
+function noPrd(): TypeError {
+  return new TypeError(
+    'initialize expected the manager to have a PRD: pass prdPath or prdText to the constructor',
   );
 }
 

@@ -1,7 +1,7 @@
 import type { Backlog } from '@savepoint/task-schema';
 import { listSessionFolders, readSessionFolder } from './file-store.ts';
 import { hashPrd } from './hash.ts';
-import { findInFlightIn, parseTasksText, toMetadata } from './internal/backlog.ts';
+import { toMetadata, validateBacklog } from './internal/backlog.ts';
 import { SESSION_FILES } from './layout.ts';
 import type { SessionSummary, StoredSession } from './store.ts';
 
@@ -31,7 +31,10 @@ export interface SessionSnapshot {
   readonly backlog: Backlog;
   /** `currentItemId` from `tasks.json`, or `null`. */
   readonly currentItemId: string | null;
-  /** Subtasks that are Researching, Implementing or Retrying in the file. */
+  /**
+   * Items left in flight in the file: subtasks that are Researching, Implementing or Retrying,
+   * and containers with an in-flight status their children do not explain.
+   */
   readonly inFlight: readonly string[];
 }
 
@@ -107,12 +110,12 @@ export function findByPrd(
 /** @internal */
 export function snapshotOf(stored: StoredSession): SessionSnapshot {
   const source = `${stored.summary.path}/${SESSION_FILES.tasks}`;
-  const backlog = parseTasksText(stored.tasksText, source, stored.summary);
+  const { backlog, inFlight } = validateBacklog(stored.tasksText, source, stored.summary.path);
   return {
     metadata: toMetadata(stored.summary, stored.parentSession),
     prdSnapshot: stored.prdSnapshot,
     backlog,
     currentItemId: backlog.currentItemId ?? null,
-    inFlight: findInFlightIn(backlog),
+    inFlight,
   };
 }

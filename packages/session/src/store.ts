@@ -65,6 +65,11 @@ export interface StoreWaitOptions {
 export interface SessionLock {
   /** The process recorded as holding the lock (this one). */
   readonly holder: SessionLockHolder;
+  /**
+   * Aborts if the lock is found removed or taken over while held; the manager then refuses to
+   * write. Optional for stores whose locks cannot be lost.
+   */
+  readonly signal?: AbortSignal;
   /** Releases the lock. Idempotent. */
   release(): Promise<void>;
   /** Releases the lock synchronously, for the last moments of a process. Idempotent. */

@@ -240,7 +240,7 @@ describe('SIGKILL during session creation', () => {
       ),
     ).toEqual([]);
     for (const session of listed) {
-      const opener = new SessionManager({ prdText: 'unused', planDir });
+      const opener = new SessionManager({ planDir });
       await opener.loadSession(session.path);
       await opener.close();
       expect((await readdir(session.path)).sort()).toEqual(

@@ -1,62 +1,67 @@
 import {
   type Backlog,
-  BacklogError,
   type BacklogIndex,
-  IN_FLIGHT_STATUSES,
-  parseBacklog,
+  type BacklogIssue,
+  checkBacklog,
+  safeParseBacklog,
 } from '@savepoint/task-schema';
 import { SessionError, type SessionIssue } from '../errors.ts';
 import type { SessionMetadata } from '../sessions.ts';
 import type { SessionSummary } from '../store.ts';
 
-const IN_FLIGHT: ReadonlySet<string> = new Set(IN_FLIGHT_STATUSES);
+/** A validated backlog and the ids the validator found in flight. */
+export interface ValidBacklog {
+  readonly backlog: Backlog;
+  readonly inFlight: string[];
+}
 
 /**
  * Validates a backlog (text or value: schema and graph checks), mapping the schema package's
  * errors to `INVALID_BACKLOG`. A value is returned as is, not copied.
  */
-export function validateBacklog(input: unknown, source: string, path?: string): Backlog {
-  try {
-    return parseBacklog(input, { source });
-  } catch (error) {
-    throw invalid(error, source, path);
+export function validateBacklog(input: unknown, source: string, path?: string): ValidBacklog {
+  const result = safeParseBacklog(input, { source });
+  if (!result.success) {
+    const { error } = result;
+    throw new SessionError('INVALID_BACKLOG', error.message, {
+      ...(path ? { path } : {}),
+      issues: error.issues.filter((issue) => issue.severity === 'error').map(toIssue),
+      cause: error,
+    });
   }
+  return { backlog: result.data, inFlight: inFlightIds(result.warnings) };
 }
 
-/** Parses and validates the text of a `tasks.json`. */
-export function parseTasksText(text: string, source: string, summary: SessionSummary): Backlog {
-  return validateBacklog(text, source, summary.path);
+/**
+ * Items a crash left in flight, in document order: subtasks that are Researching, Implementing
+ * or Retrying, and containers with an in-flight status their children do not explain (the
+ * validator's `IN_FLIGHT_STATUS` warnings).
+ */
+export function findInFlight(backlog: Backlog): string[] {
+  return inFlightIds(checkBacklog(backlog));
 }
 
-/** Subtasks of the index's backlog in an in-flight status, in backlog order. */
-export function findInFlight(index: BacklogIndex): string[] {
-  const ids: string[] = [];
-  for (const subtask of index.subtasks()) {
-    if (IN_FLIGHT.has(subtask.status)) ids.push(subtask.id);
-  }
-  return ids;
-}
-
-/** Subtasks of a backlog in an in-flight status, in backlog order. */
-export function findInFlightIn(backlog: Backlog): string[] {
-  const ids: string[] = [];
-  for (const phase of backlog.backlog) {
-    for (const milestone of phase.milestones) {
-      for (const task of milestone.tasks) {
-        for (const subtask of task.subtasks) {
-          if (IN_FLIGHT.has(subtask.status)) ids.push(subtask.id);
-        }
-      }
-    }
-  }
-  return ids;
-}
-
-/** Returns in-flight subtasks to Planned with roll-up; returns their ids. */
+/**
+ * Returns in-flight items to rest: subtasks to Planned, rolling up to their ancestors; then any
+ * container still in an unexplained in-flight status to what its children roll up to (Planned
+ * when it has none). Returns the ids changed, in document order.
+ */
 export function resetInFlight(index: BacklogIndex): string[] {
-  const ids = findInFlight(index);
-  for (const id of ids) index.setStatus(id, 'Planned', { rollUp: true });
-  return ids;
+  const found = findInFlight(index.backlog);
+  const containers: string[] = [];
+  for (const id of found) {
+    if (index.get(id)?.type === 'Subtask') index.setStatus(id, 'Planned', { rollUp: true });
+    else containers.push(id);
+  }
+  // Deepest first: settling a container re-derives its ancestors. Re-setting a child to its own
+  // status re-derives every ancestor with the index's own roll-up rule, so the container lands on
+  // what its children say (and one already settled by a deeper one stays as it is).
+  for (const id of containers.reverse()) {
+    const [child] = index.getChildren(id);
+    if (child) index.setStatus(child.id, child.status, { rollUp: true });
+    else index.setStatus(id, 'Planned', { rollUp: true });
+  }
+  return found;
 }
 
 /** Builds session metadata from a store summary. */
@@ -71,27 +76,15 @@ export function toMetadata(summary: SessionSummary, parentSession: string | null
   };
 }
 
-function invalid(error: unknown, source: string, path: string | undefined): unknown {
-  if (error instanceof BacklogError) {
-    return new SessionError('INVALID_BACKLOG', error.message, {
-      ...(path ? { path } : {}),
-      issues: error.issues.filter((issue) => issue.severity === 'error').map(toIssue),
-      cause: error,
-    });
+function inFlightIds(issues: readonly BacklogIssue[]): string[] {
+  const ids: string[] = [];
+  for (const issue of issues) {
+    if (issue.code === 'IN_FLIGHT_STATUS' && issue.itemId !== undefined) ids.push(issue.itemId);
   }
-  if (error instanceof TypeError) return error;
-  return new SessionError('INVALID_BACKLOG', `${source}: ${String(error)}`, {
-    ...(path ? { path } : {}),
-    cause: error,
-  });
+  return ids;
 }
 
-function toIssue(issue: {
-  code: string;
-  path: readonly (string | number)[];
-  message: string;
-  itemId?: string;
-}): SessionIssue {
+function toIssue(issue: BacklogIssue): SessionIssue {
   return {
     code: issue.code,
     path: [...issue.path],
