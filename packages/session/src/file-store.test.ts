@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { acquireLock } from '@savepoint/atomic-store';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../test/helpers.ts';
 import {
@@ -115,6 +116,39 @@ describe('createFileStore', () => {
     expect(entries).not.toContain('.005_cccccccccccc.lock');
     expect(entries).toContain(`.tmp-${process.pid}-0123456789ab`);
     expect(entries).toContain('001_dddddddddddd');
+  });
+
+  it('waits for another creator, up to planLockWaitMs or until aborted', async () => {
+    await mkdir(planDir, { recursive: true });
+    const planLock = await acquireLock(join(planDir, '.plan.lock'));
+    try {
+      const draft = {
+        hash: 'eeeeeeeeeeee',
+        prdSnapshot: 'E',
+        tasksText: TASKS,
+        parentSession: null,
+      };
+      const impatient = createFileStore(planDir, { planLockWaitMs: 50 });
+      await expect(impatient.create(draft)).rejects.toMatchObject({
+        code: 'LOCKED',
+        holder: { pid: process.pid },
+      });
+      const manager = new SessionManager({ prdText: 'E', planDir });
+      const aborted = manager.initialize({
+        backlog: { backlog: [] },
+        signal: AbortSignal.timeout(50),
+      });
+      await expect(aborted).rejects.toMatchObject({ name: 'SessionError', code: 'ABORTED' });
+
+      // A patient creator gets through once the holder lets go.
+      const patient = createFileStore(planDir).create(draft);
+      setTimeout(() => void planLock.release(), 100);
+      const result = await patient;
+      expect(result).toMatchObject({ status: 'created', session: { id: '001_eeeeeeeeeeee' } });
+      if (result.status === 'created') await result.lock.release();
+    } finally {
+      await planLock.release();
+    }
   });
 
   it('validates its arguments', () => {

@@ -180,6 +180,12 @@ class FileStore implements SessionStore {
 
   async lock(path: string, options: StoreWaitOptions = {}): Promise<SessionLock> {
     const folder = resolve(path);
+    // Never drop a lock file beside something that is not a session folder.
+    if (!parseSessionName(basename(folder))) throw notASession(folder);
+    const info = await stat(folder).catch((error: unknown) => {
+      throw missingOrIo(error, folder);
+    });
+    if (!info.isDirectory()) throw notASession(folder);
     const lock = await lockOrThrow(sessionLockPath(folder), { signal: options.signal });
     // Holding the lock, nobody else writes here: temp files of writers that died are garbage.
     await sweepTempFiles(folder).catch(() => undefined);
@@ -266,13 +272,7 @@ export async function readSessionFolder(path: string): Promise<StoredSession> {
   }
   const folder = resolve(path);
   const name = parseSessionName(basename(folder));
-  if (!name) {
-    throw new SessionError(
-      'NOT_FOUND',
-      `${folder} is not a session folder (expected a name like 001_0123456789ab)`,
-      { path: folder },
-    );
-  }
+  if (!name) throw notASession(folder);
   const tasksPath = join(folder, SESSION_FILES.tasks);
   const prdPath = join(folder, SESSION_FILES.prdSnapshot);
   const [tasksText, prdSnapshot, parentText, snapshotStat] = await Promise.all([
@@ -397,6 +397,14 @@ async function readOptional(path: string): Promise<string | undefined> {
 async function createdAtOf(folder: string): Promise<Date> {
   const info = await stat(join(folder, SESSION_FILES.prdSnapshot)).catch(() => undefined);
   return info?.mtime ?? new Date();
+}
+
+function notASession(folder: string): SessionError {
+  return new SessionError(
+    'NOT_FOUND',
+    `${folder} is not a session folder (expected a folder named like 001_0123456789ab)`,
+    { path: folder },
+  );
 }
 
 function missingOrIo(error: unknown, path: string): SessionError {

@@ -653,6 +653,16 @@ describe('loading and listing', () => {
       code: 'NOT_FOUND',
     });
     await expect(readSession(join(planDir, 'notes'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const opener = manager(PRD_C);
+    await expect(opener.loadSession(join(planDir, 'notes'))).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    await expect(opener.loadSession(join(planDir, '004_eeeeeeeeeeee'))).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    expect((await readdir(planDir)).filter((entry) => entry.endsWith('.lock'))).toEqual([
+      '.001_dddddddddddd.lock',
+    ]);
 
     // PRD C hashes to neither folder, so it gets a new session numbered after every folder that
     // looks like a session (complete or not), with the latest complete one as parent.
