@@ -51,13 +51,16 @@ describe.each([
     }
   }
 
-  it.each(FAULT_STEPS)('EIO at %s when the target is new: it still does not exist', async (step) => {
-    const dir = freshDir();
-    const target = join(dir, 'fresh.json');
-    failAt(step, 'EIO');
-    await expect(write(target, NEW)).rejects.toMatchObject({ code: 'IO', step });
-    expect(entries(dir)).toEqual([]);
-  });
+  it.each(FAULT_STEPS)(
+    'EIO at %s when the target is new: it still does not exist',
+    async (step) => {
+      const dir = freshDir();
+      const target = join(dir, 'fresh.json');
+      failAt(step, 'EIO');
+      await expect(write(target, NEW)).rejects.toMatchObject({ code: 'IO', step });
+      expect(entries(dir)).toEqual([]);
+    },
+  );
 
   it('succeeds once the fault is gone', async () => {
     const dir = freshDir();

@@ -12,7 +12,13 @@ export {
   type JsonRecoverEvent,
   readJsonFile,
 } from './json.ts';
-export { acquireLock, type Lock, type LockHolder, type LockOptions, readLockHolder } from './lock.ts';
+export {
+  acquireLock,
+  type Lock,
+  type LockHolder,
+  type LockOptions,
+  readLockHolder,
+} from './lock.ts';
 export type { StandardSchemaV1 } from './standard-schema.ts';
 export { type SweepOptions, sweepTempFiles } from './temp-files.ts';
 export {

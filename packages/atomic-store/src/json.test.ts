@@ -53,7 +53,11 @@ describe('readJsonFile', () => {
     const dir = freshDir();
     const error = await readJsonFile(join(dir, 'missing.json')).catch((caught) => caught);
     expect(error).toBeInstanceOf(StoreError);
-    expect(error).toMatchObject({ code: 'NOT_FOUND', step: 'read', path: join(dir, 'missing.json') });
+    expect(error).toMatchObject({
+      code: 'NOT_FOUND',
+      step: 'read',
+      path: join(dir, 'missing.json'),
+    });
   });
 
   it.each([
@@ -80,7 +84,7 @@ describe('readJsonFile', () => {
     const dir = freshDir();
     const path = join(dir, 'bad.json');
     writeFileSync(path, text);
-    const error = await readJsonFile(path).catch((caught) => caught);
+    const error = (await readJsonFile(path).catch((caught: unknown) => caught)) as StoreError;
     expect(error).toBeInstanceOf(StoreError);
     expect(error).toMatchObject({ code: 'INVALID_JSON', step: 'parse', line, column });
     expect(error.cause).toBeInstanceOf(SyntaxError);
@@ -92,7 +96,12 @@ describe('readJsonFile', () => {
     const path = join(dir, 'tasks.json');
     writeFileSync(
       path,
-      JSON.stringify({ tasks: [{ id: 'P1', status: 'Planned' }, { id: 'P2', status: 'Done' }] }),
+      JSON.stringify({
+        tasks: [
+          { id: 'P1', status: 'Planned' },
+          { id: 'P2', status: 'Done' },
+        ],
+      }),
     );
     const error = await readJsonFile(path, Backlog).catch((caught) => caught);
     expect(error).toMatchObject({ code: 'SCHEMA', step: 'validate' });
@@ -137,7 +146,9 @@ describe('createJsonFile', () => {
     const dir = freshDir();
     const file = createJsonFile(join(dir, 'tasks.json'), { schema: Backlog });
     await file.save(sample);
-    expect(readFileSync(join(dir, 'tasks.json'), 'utf8')).toBe(`${JSON.stringify(sample, null, 2)}\n`);
+    expect(readFileSync(join(dir, 'tasks.json'), 'utf8')).toBe(
+      `${JSON.stringify(sample, null, 2)}\n`,
+    );
     expect(await file.load()).toEqual(sample);
     file.saveSync({ ...sample, currentItemId: 'P1.M1.T1.S1' });
     expect(await file.load()).toEqual({ ...sample, currentItemId: 'P1.M1.T1.S1' });
@@ -281,7 +292,11 @@ describe('createJsonFile', () => {
       const path = join(dir, 'tasks.json');
       writeFileSync(path, '{"tasks": [');
       const file = createJsonFile(path, { backup: true, defaultValue: () => sample });
-      await expect(file.load()).rejects.toMatchObject({ code: 'INVALID_JSON', line: 1, column: 12 });
+      await expect(file.load()).rejects.toMatchObject({
+        code: 'INVALID_JSON',
+        line: 1,
+        column: 12,
+      });
       expect(entries(dir)).toEqual(['tasks.json']);
       expect(readFileSync(path, 'utf8')).toBe('{"tasks": [');
     });
@@ -338,9 +353,9 @@ describe('createJsonFile', () => {
       const dir = freshDir();
       const path = join(dir, 'tasks.json');
       writeFileSync(path, '[1, 2');
-      const error = await createJsonFile(path, { recoverCorrupt: true })
+      const error = (await createJsonFile(path, { recoverCorrupt: true })
         .load()
-        .catch((caught) => caught);
+        .catch((caught: unknown) => caught)) as StoreError;
       expect(error).toMatchObject({ code: 'INVALID_JSON', line: 1, column: 6 });
       const [aside] = entries(dir);
       expect(aside).toMatch(/^tasks\.json\.corrupt-/);

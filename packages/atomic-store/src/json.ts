@@ -30,7 +30,9 @@ export function readJsonFile<S extends StandardSchemaV1>(
 export function readJsonFile<T = unknown>(path: string): Promise<T>;
 export async function readJsonFile(path: string, schema?: StandardSchemaV1): Promise<unknown> {
   if (typeof path !== 'string' || path === '') {
-    throw new TypeError(`readJsonFile: expected a non-empty path string, got ${describeValue(path)}`);
+    throw new TypeError(
+      `readJsonFile: expected a non-empty path string, got ${describeValue(path)}`,
+    );
   }
   checkSchema('readJsonFile', schema);
   return (await readJsonText(path, schema)).value;
@@ -141,7 +143,9 @@ export function createJsonFile<T = unknown>(
     );
   }
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`createJsonFile: expected an options object, got ${describeValue(options)}`);
+    throw new TypeError(
+      `createJsonFile: expected an options object, got ${describeValue(options)}`,
+    );
   }
   checkSchema('createJsonFile', options.schema);
   for (const name of ['serialize', 'defaultValue', 'onRecover'] as const) {
@@ -277,7 +281,10 @@ class JsonFileStore<T> implements JsonFile<T> {
         if (result.issues !== undefined) throw schemaError(this.path, result.issues);
         return { durable: this.#enqueue(value) };
       }
-      return this.#after(result.then((outcome) => this.#checked(outcome)), value);
+      return this.#after(
+        result.then((outcome) => this.#checked(outcome)),
+        value,
+      );
     }
     const checked = this.#checking.then(async () =>
       this.#checked(await schema['~standard'].validate(value)),
@@ -499,7 +506,9 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLI
 function defaultSerialize(value: unknown): string {
   const json: string | undefined = JSON.stringify(value, null, 2);
   if (json === undefined) {
-    throw new TypeError(`JsonFile: expected a JSON-serialisable value, got ${describeValue(value)}`);
+    throw new TypeError(
+      `JsonFile: expected a JSON-serialisable value, got ${describeValue(value)}`,
+    );
   }
   return `${json}\n`;
 }

@@ -2,8 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { describeValue, errnoOf, StoreError, toStoreError } from './errors.ts';
 import { fsx, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY } from './internal/fs.ts';
-import { unlinkQuietly } from './internal/protocol.ts';
 import { bootTimeMs, isProcessAlive, sleep } from './internal/process.ts';
+import { unlinkQuietly } from './internal/protocol.ts';
 import { io, runAsync, runSync, type Steps } from './internal/run.ts';
 import { hostIdentity, tempName, truncateBytes } from './internal/temp-name.ts';
 
@@ -110,7 +110,8 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
   };
   const content = `${JSON.stringify(holder)}\n`;
   const { wait, signal, staleMs } = settings;
-  const deadline = wait === true ? Number.POSITIVE_INFINITY : Date.now() + (wait === false ? 0 : wait);
+  const deadline =
+    wait === true ? Number.POSITIVE_INFINITY : Date.now() + (wait === false ? 0 : wait);
   let busySince: number | undefined;
   let quickRetries = 0;
 
@@ -140,7 +141,10 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
     }
     try {
       const pause = settings.retryIntervalMs * (1 + Math.random() / 2);
-      await sleep(deciding ? Math.min(pause, 10) : Math.min(pause, Math.max(1, deadline - now)), signal);
+      await sleep(
+        deciding ? Math.min(pause, 10) : Math.min(pause, Math.max(1, deadline - now)),
+        signal,
+      );
     } catch {
       throw abortedLock(lockPath, signal!);
     }
@@ -154,7 +158,9 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
  */
 export async function readLockHolder(path: string): Promise<LockHolder | undefined> {
   if (typeof path !== 'string' || path === '') {
-    throw new TypeError(`readLockHolder: expected a non-empty path string, got ${describeValue(path)}`);
+    throw new TypeError(
+      `readLockHolder: expected a non-empty path string, got ${describeValue(path)}`,
+    );
   }
   const snapshot = await runAsync(inspectSteps(resolve(path), 'read'));
   if (snapshot === undefined) return undefined;
@@ -497,7 +503,9 @@ function abortedLock(path: string, signal: AbortSignal): StoreError {
 
 function readLockOptions(path: unknown, options: LockOptions): LockSettings {
   if (typeof path !== 'string' || path === '') {
-    throw new TypeError(`acquireLock: expected a non-empty path string, got ${describeValue(path)}`);
+    throw new TypeError(
+      `acquireLock: expected a non-empty path string, got ${describeValue(path)}`,
+    );
   }
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`acquireLock: expected an options object, got ${describeValue(options)}`);

@@ -61,9 +61,7 @@ describe('sweepTempFiles', () => {
     const removed = await sweepTempFiles(dir);
 
     expect(removed).toEqual([join(dir, dead)]);
-    expect(entries(dir)).toEqual(
-      [mine, live, foreign, unrelated, 'a.json', deadFolder].sort(),
-    );
+    expect(entries(dir)).toEqual([mine, live, foreign, unrelated, 'a.json', deadFolder].sort());
   });
 
   it("removes another host's leftovers only when old enough, with olderThanMs", async () => {

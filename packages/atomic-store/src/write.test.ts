@@ -109,16 +109,19 @@ describe('writeFileAtomic', () => {
     expect(statSync(join(dir, 'exec.sh')).mode & 0o7777).toBe(0o755);
   });
 
-  it.runIf(process.geteuid?.() === 0)("keeps another user's ownership when run as root", async () => {
-    const dir = freshDir();
-    const target = join(dir, 'owned.json');
-    writeFileSync(target, 'old');
-    chownSync(target, 1234, 2345);
-    await writeFileAtomic(target, 'new');
-    expect(statSync(target)).toMatchObject({ uid: 1234, gid: 2345 });
-    writeFileAtomicSync(target, 'newer');
-    expect(statSync(target)).toMatchObject({ uid: 1234, gid: 2345 });
-  });
+  it.runIf(process.geteuid?.() === 0)(
+    "keeps another user's ownership when run as root",
+    async () => {
+      const dir = freshDir();
+      const target = join(dir, 'owned.json');
+      writeFileSync(target, 'old');
+      chownSync(target, 1234, 2345);
+      await writeFileAtomic(target, 'new');
+      expect(statSync(target)).toMatchObject({ uid: 1234, gid: 2345 });
+      writeFileAtomicSync(target, 'newer');
+      expect(statSync(target)).toMatchObject({ uid: 1234, gid: 2345 });
+    },
+  );
 
   describe('symlinked targets are written through and the link is kept', () => {
     it('with an absolute link, a relative link and a chain', async () => {

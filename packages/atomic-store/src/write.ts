@@ -200,7 +200,7 @@ export function enqueueWrite(
   const entry: Entry = { path, data, settings, beforeRename, own: undefined, onAbort: undefined };
   const last = queue.jobs.at(-1);
   let job: Job;
-  if (settings.coalesce && last !== undefined && last.coalesce) {
+  if (settings.coalesce && last?.coalesce) {
     job = last;
     job.entries.push(entry);
   } else {
@@ -440,4 +440,3 @@ function absoluteKey(path: string): string {
 const absoluteKeys = new Map<string, string>();
 
 const DURABILITY_RANK: Record<Durability, number> = { none: 0, file: 1, full: 2 };
-

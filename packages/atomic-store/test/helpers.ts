@@ -68,13 +68,15 @@ export function failAt(step: FaultStep, errno: string, times = Number.POSITIVE_I
   const real = { ...fsx };
   const overrides: Partial<FsSeam> = {
     open: async (path, flags, mode) => {
-      if (step === 'open' && kindOf(path, flags) === 'temp' && shouldFail()) throw osError(errno, 'open');
+      if (step === 'open' && kindOf(path, flags) === 'temp' && shouldFail())
+        throw osError(errno, 'open');
       const fd = await real.open(path, flags, mode);
       kinds.set(fd, kindOf(path, flags));
       return fd;
     },
     openSync: (path, flags, mode) => {
-      if (step === 'open' && kindOf(path, flags) === 'temp' && shouldFail()) throw osError(errno, 'open');
+      if (step === 'open' && kindOf(path, flags) === 'temp' && shouldFail())
+        throw osError(errno, 'open');
       const fd = real.openSync(path, flags, mode);
       kinds.set(fd, kindOf(path, flags));
       return fd;

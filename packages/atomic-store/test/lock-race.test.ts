@@ -52,42 +52,40 @@ afterAll(() => {
 });
 
 describe('stale lock takeover across processes', () => {
-  it(
-    `lets exactly one of ${CONTENDERS} processes win, in each of ${ROUNDS} rounds`,
-    { timeout: 120_000 },
-    async () => {
-      const dir = freshDir();
-      const path = join(dir, 'run.lock');
-      for (let round = 0; round < ROUNDS; round++) {
-        // Even rounds: the holder died. Odd rounds: the holder lives but stopped refreshing.
-        const stale = {
-          pid: round % 2 === 0 ? DEAD_PID : process.pid,
-          hostname: hostname(),
-          startedAt: new Date().toISOString(),
-          token: `stale-${round}`,
-        };
-        writeFileSync(path, JSON.stringify(stale));
-        if (round % 2 === 1) {
-          const past = new Date(Date.now() - 60_000);
-          utimesSync(path, past, past);
-        }
-        const replies = await new Promise<Reply[]>((done) => {
-          pending.set(round, { replies: [], done });
-          for (const worker of workers) {
-            worker.send({ type: 'acquire', round, path, staleMs: 10_000 });
-          }
-        });
-        pending.delete(round);
-
-        const winners = replies.filter((reply) => reply.won);
-        expect(winners, `round ${round}: ${JSON.stringify(replies)}`).toHaveLength(1);
-        expect(replies.filter((reply) => !reply.won).map((reply) => reply.code)).toEqual(
-          Array(CONTENDERS - 1).fill('LOCKED'),
-        );
-        expect((await readLockHolder(path))?.token).toBe(winners[0]!.token);
-        // No guard or temp file is left behind.
-        expect(entries(dir)).toEqual(['run.lock']);
+  it(`lets exactly one of ${CONTENDERS} processes win, in each of ${ROUNDS} rounds`, {
+    timeout: 120_000,
+  }, async () => {
+    const dir = freshDir();
+    const path = join(dir, 'run.lock');
+    for (let round = 0; round < ROUNDS; round++) {
+      // Even rounds: the holder died. Odd rounds: the holder lives but stopped refreshing.
+      const stale = {
+        pid: round % 2 === 0 ? DEAD_PID : process.pid,
+        hostname: hostname(),
+        startedAt: new Date().toISOString(),
+        token: `stale-${round}`,
+      };
+      writeFileSync(path, JSON.stringify(stale));
+      if (round % 2 === 1) {
+        const past = new Date(Date.now() - 60_000);
+        utimesSync(path, past, past);
       }
-    },
-  );
+      const replies = await new Promise<Reply[]>((done) => {
+        pending.set(round, { replies: [], done });
+        for (const worker of workers) {
+          worker.send({ type: 'acquire', round, path, staleMs: 10_000 });
+        }
+      });
+      pending.delete(round);
+
+      const winners = replies.filter((reply) => reply.won);
+      expect(winners, `round ${round}: ${JSON.stringify(replies)}`).toHaveLength(1);
+      expect(replies.filter((reply) => !reply.won).map((reply) => reply.code)).toEqual(
+        Array(CONTENDERS - 1).fill('LOCKED'),
+      );
+      expect((await readLockHolder(path))?.token).toBe(winners[0]!.token);
+      // No guard or temp file is left behind.
+      expect(entries(dir)).toEqual(['run.lock']);
+    }
+  });
 });

@@ -91,23 +91,33 @@ describe('syscall order (Linux, strace)', () => {
       expect(rename.result).toBe('0');
       const temp = /"([^"]+\.tmp)"/.exec(rename.text)![1]!;
 
-      const opened = calls.find((call) => call.name.startsWith('open') && call.text.includes(`"${temp}"`));
+      const opened = calls.find(
+        (call) => call.name.startsWith('open') && call.text.includes(`"${temp}"`),
+      );
       expect(opened?.text).toMatch(/O_CREAT/);
       expect(opened?.text).toMatch(/O_EXCL/);
 
       const fsyncs = calls.filter(
-        (call) => /^f(data)?sync$/.test(call.name) && call.text.startsWith(`${/^\d+/.exec(call.text)?.[0] ?? ''}<${temp}>`),
+        (call) =>
+          /^f(data)?sync$/.test(call.name) &&
+          call.text.startsWith(`${/^\d+/.exec(call.text)?.[0] ?? ''}<${temp}>`),
       );
       expect(fsyncs, `fsync of ${temp}`).toHaveLength(1);
       expect(fsyncs[0]!.result).toBe('0');
       expect(fsyncs[0]!.end).toBeLessThan(rename.start);
       const writesAfterFsync = calls.filter(
-        (call) => /write/.test(call.name) && call.text.includes(`<${temp}>`) && call.start > fsyncs[0]!.start,
+        (call) =>
+          /write/.test(call.name) &&
+          call.text.includes(`<${temp}>`) &&
+          call.start > fsyncs[0]!.start,
       );
       expect(writesAfterFsync).toEqual([]);
 
       const folderFsync = calls.find(
-        (call) => /^f(data)?sync$/.test(call.name) && call.text.includes(`<${dir}>`) && call.start > rename.end,
+        (call) =>
+          /^f(data)?sync$/.test(call.name) &&
+          call.text.includes(`<${dir}>`) &&
+          call.start > rename.end,
       );
       expect(folderFsync, `folder fsync after the rename of ${target}`).toBeDefined();
       expect(folderFsync!.result).toBe('0');

@@ -7,8 +7,20 @@ import * as fs from 'node:fs';
  */
 export interface AsyncFs {
   open(path: string, flags: number, mode: number): Promise<number>;
-  write(fd: number, data: Uint8Array, offset: number, length: number, position: number): Promise<number>;
-  read(fd: number, into: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  write(
+    fd: number,
+    data: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): Promise<number>;
+  read(
+    fd: number,
+    into: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): Promise<number>;
   fstat(fd: number): Promise<fs.Stats>;
   fsync(fd: number): Promise<void>;
   fchmod(fd: number, mode: number): Promise<void>;
@@ -27,7 +39,9 @@ export interface AsyncFs {
 
 /** The synchronous twin of every {@link AsyncFs} member, named with a `Sync` suffix. */
 export type SyncFs = {
-  [K in keyof AsyncFs as `${K}Sync`]: (...args: Parameters<AsyncFs[K]>) => Awaited<ReturnType<AsyncFs[K]>>;
+  [K in keyof AsyncFs as `${K}Sync`]: (
+    ...args: Parameters<AsyncFs[K]>
+  ) => Awaited<ReturnType<AsyncFs[K]>>;
 };
 
 /** The seam: asynchronous and synchronous calls side by side. */

@@ -13,7 +13,9 @@ describe('locateJsonError', () => {
         (value, cut, insert, truncate) => {
           const text = JSON.stringify(value, null, cut % 3);
           const at = cut % (text.length + 1);
-          const mangled = truncate ? text.slice(0, at) : text.slice(0, at) + insert + text.slice(at);
+          const mangled = truncate
+            ? text.slice(0, at)
+            : text.slice(0, at) + insert + text.slice(at);
           let valid = true;
           try {
             JSON.parse(mangled);

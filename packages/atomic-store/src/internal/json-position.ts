@@ -27,7 +27,7 @@ export function locateJsonError(text: string): { offset: number; problem: string
         const after = member(text, i);
         if (after.error !== undefined) return fail(after.at, after.error);
         i = after.at;
-        continue value;
+        continue;
       }
     } else if (char === '[') {
       i = skipSpace(text, i + 1);
@@ -35,7 +35,7 @@ export function locateJsonError(text: string): { offset: number; problem: string
         i++;
       } else {
         stack.push(ARRAY);
-        continue value;
+        continue;
       }
     } else if (char === '"') {
       const after = string(text, i);

@@ -238,6 +238,8 @@ function isTransient(error: StoreError): boolean {
   if (errno !== undefined && TRANSIENT.has(errno)) return true;
   // Windows reports a rename over a file another process has open as EPERM or EACCES.
   return (
-    process.platform === 'win32' && error.step === 'rename' && (errno === 'EPERM' || errno === 'EACCES')
+    process.platform === 'win32' &&
+    error.step === 'rename' &&
+    (errno === 'EPERM' || errno === 'EACCES')
   );
 }

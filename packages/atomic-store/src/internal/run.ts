@@ -47,7 +47,10 @@ export async function runAsync<T>(steps: Steps<T>): Promise<T> {
     try {
       if (op.name === 'sleep') await sleep(op.ms, op.signal);
       else if (op.now) value = callSync(op.name, op.args);
-      else value = await (fsx[op.name] as (...args: readonly unknown[]) => Promise<unknown>)(...op.args);
+      else
+        value = await (fsx[op.name] as (...args: readonly unknown[]) => Promise<unknown>)(
+          ...op.args,
+        );
     } catch (error) {
       failure = { error };
     }

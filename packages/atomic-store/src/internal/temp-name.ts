@@ -33,7 +33,11 @@ export function hostTag(name: string): string {
 }
 
 /** A fresh temp name for `base`, owned by this process. */
-export function tempName(base: string, pid: number = process.pid, tag = hostIdentity().tag): string {
+export function tempName(
+  base: string,
+  pid: number = process.pid,
+  tag = hostIdentity().tag,
+): string {
   const random = Math.floor(Math.random() * 36 ** 8)
     .toString(36)
     .padStart(8, '0');
@@ -42,7 +46,9 @@ export function tempName(base: string, pid: number = process.pid, tag = hostIden
 }
 
 /** What a temp name says about its writer, or `undefined` when `name` is not a temp name. */
-export function parseTempName(name: string): { base: string; tag: string; pid: number } | undefined {
+export function parseTempName(
+  name: string,
+): { base: string; tag: string; pid: number } | undefined {
   const match = TEMP_PATTERN.exec(name);
   if (match === null) return undefined;
   return { base: match[1]!, tag: match[2]!, pid: Number.parseInt(match[3]!, 36) };
