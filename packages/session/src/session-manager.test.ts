@@ -294,6 +294,14 @@ describe('updates and flushes', () => {
     session.updateItemStatus('P1.M1.T1.S1', 'Complete');
     expect(session.isDirty).toBe(false);
 
+    // The index view answers queries on the live backlog and offers no way around the manager.
+    const view = session.index;
+    expect(view.backlog).toBe(session.currentSession!.taskRegistry);
+    expect(view.nextReady()?.id).toBe('P1.M1.T1.S2');
+    expect(view.countByStatus('P1.M1.T1')).toMatchObject({ Complete: 1, Planned: 2 });
+    expect((view as unknown as Record<string, unknown>).setStatus).toBeUndefined();
+    expect(Object.isFrozen(view)).toBe(true);
+
     // rollUp: false changes only the item.
     session.updateItemStatus('P1.M1.T1.S2', 'Complete', { rollUp: false });
     expect(statusOf(session.currentSession!.taskRegistry, 'P1.M1.T1')).toBe('Implementing');

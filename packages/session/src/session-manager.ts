@@ -221,6 +221,7 @@ export class SessionManager {
 
   #session: OpenSession | undefined;
   #index: BacklogIndex | undefined;
+  #view: ReadonlyBacklogIndex | undefined;
   #opening: Promise<SessionState> | undefined;
   #closing: Promise<void> | undefined;
 
@@ -328,7 +329,8 @@ export class SessionManager {
    * @throws SessionError `NO_SESSION` when no session is open
    */
   get index(): ReadonlyBacklogIndex {
-    return this.#requireIndex('index');
+    this.#requireIndex('index');
+    return this.#view!;
   }
 
   /** Whether there are changes not yet handed to a flush. */
@@ -683,6 +685,7 @@ export class SessionManager {
     this.#clearTimer();
     this.#session = undefined;
     this.#index = undefined;
+    this.#view = undefined;
   }
 
   async #initialize(options: InitializeOptions): Promise<SessionState> {
@@ -780,6 +783,7 @@ export class SessionManager {
 
   #adopt(session: OpenSession, backlog: Backlog): void {
     this.#index = createBacklogIndex(backlog);
+    this.#view = readonlyView(this.#index);
     this.#session = { ...session };
     this.#dirty = false;
     this.#pending = 0;
@@ -941,7 +945,43 @@ export class SessionManager {
  * The querying half of the task-schema index, as exposed by {@link SessionManager.index}.
  * Its mutating methods are left out so every change goes through the manager.
  */
-export type ReadonlyBacklogIndex = Omit<BacklogIndex, 'setStatus' | 'setCurrentItemId' | 'replace'>;
+export type ReadonlyBacklogIndex = Pick<
+  BacklogIndex,
+  | 'backlog'
+  | 'get'
+  | 'has'
+  | 'getParent'
+  | 'getChildren'
+  | 'ancestors'
+  | 'pathOf'
+  | 'subtasks'
+  | 'isDone'
+  | 'isReady'
+  | 'nextReady'
+  | 'blockers'
+  | 'countByStatus'
+>;
+
+/** A view that forwards queries to `index` and has no way to change it. */
+function readonlyView(index: BacklogIndex): ReadonlyBacklogIndex {
+  return Object.freeze({
+    get backlog() {
+      return index.backlog;
+    },
+    get: (id: string) => index.get(id),
+    has: (id: string) => index.has(id),
+    getParent: (id: string) => index.getParent(id),
+    getChildren: (id: string) => index.getChildren(id),
+    ancestors: (id: string) => index.ancestors(id),
+    pathOf: (id: string) => index.pathOf(id),
+    subtasks: (scope?: string) => index.subtasks(scope),
+    isDone: (id: string) => index.isDone(id),
+    isReady: (id: string) => index.isReady(id),
+    nextReady: (options?: Parameters<BacklogIndex['nextReady']>[0]) => index.nextReady(options),
+    blockers: (id: string) => index.blockers(id),
+    countByStatus: (scope?: string) => index.countByStatus(scope),
+  });
+}
 
 const STATUS_SET: ReadonlySet<string> = new Set(STATUSES);
 
