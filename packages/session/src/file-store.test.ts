@@ -73,7 +73,7 @@ describe('createFileStore', () => {
       Buffer.from([0xff, 0x00, 0x41]),
     );
     expect(await readFile(join(planDir, '002_bbbbbbbbbbbb', 'parent_session.txt'), 'utf8')).toBe(
-      '001_aaaaaaaaaaaa\n',
+      '001_aaaaaaaaaaaa',
     );
     const stored = await store.read(join(planDir, '002_bbbbbbbbbbbb'));
     expect(stored.parentSession).toBe('001_aaaaaaaaaaaa');

@@ -143,7 +143,7 @@ class FileStore implements SessionStore {
       });
       await writeOrThrow(join(tempDir, SESSION_FILES.prdSnapshot), draft.prdSnapshot);
       if (draft.parentSession !== null) {
-        await writeOrThrow(join(tempDir, SESSION_FILES.parentSession), `${draft.parentSession}\n`);
+        await writeOrThrow(join(tempDir, SESSION_FILES.parentSession), draft.parentSession);
       }
       await writeOrThrow(join(tempDir, SESSION_FILES.tasks), draft.tasksText);
 

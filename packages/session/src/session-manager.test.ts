@@ -168,9 +168,7 @@ describe('initialize', () => {
       parentSession: parentId,
     });
     expect(state).toMatchObject({ isNew: true, isDelta: true });
-    expect((await readFile(join(state.metadata.path, 'parent_session.txt'), 'utf8')).trim()).toBe(
-      parentId,
-    );
+    expect(await readFile(join(state.metadata.path, 'parent_session.txt'), 'utf8')).toBe(parentId);
     const parent = await second.readParentSession();
     expect(parent?.metadata.id).toBe(parentId);
     await second.close();
