@@ -1,5 +1,6 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -123,6 +124,38 @@ describe('acquireLock', () => {
       await lock.release();
     });
 
+    it.runIf(process.platform === 'linux')(
+      'takes over a lock whose pid now belongs to a newer process, or to a zombie',
+      async () => {
+        const dir = freshDir();
+        const path = join(dir, 'run.lock');
+        const newer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30_000)'], {
+          stdio: 'ignore',
+        });
+        // `sleep 0` exits at once, and the shell, replaced by `sleep 5`, never reaps it.
+        const shell = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], {
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
+        try {
+          const line = await new Promise<Buffer>((resolve) => shell.stdout.once('data', resolve));
+          const zombie = Number(String(line).trim());
+          plantLock(path, {
+            pid: newer.pid!,
+            startedAt: new Date(Date.now() - 60_000).toISOString(),
+          });
+          const first = await acquireLock(path);
+          await first.release();
+          // Taken after the zombie's process started: only its zombie state makes it stale.
+          plantLock(path, { pid: zombie, startedAt: new Date().toISOString() });
+          const second = await acquireLock(path);
+          await second.release();
+        } finally {
+          newer.kill('SIGKILL');
+          shell.kill('SIGKILL');
+        }
+      },
+    );
+
     it('skips a guard abandoned by a dead taker and cleans every guard up', async () => {
       const dir = freshDir();
       const path = join(dir, 'run.lock');
@@ -154,9 +187,11 @@ describe('acquireLock', () => {
   it('refreshes a held lock so it does not go stale', async () => {
     const dir = freshDir();
     const path = join(dir, 'run.lock');
-    const lock = await acquireLock(path, { staleMs: 300 });
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    await expect(acquireLock(path, { staleMs: 300 })).rejects.toMatchObject({ code: 'LOCKED' });
+    const lock = await acquireLock(path, { staleMs: 900 });
+    const created = statSync(path).mtimeMs;
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(statSync(path).mtimeMs).toBeGreaterThan(created);
+    await expect(acquireLock(path, { staleMs: 900 })).rejects.toMatchObject({ code: 'LOCKED' });
     await lock.release();
   });
 
@@ -172,7 +207,9 @@ describe('acquireLock', () => {
       },
     });
     const intruder = plantLock(path, { pid: DEAD_PID });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => lock.signal.addEventListener('abort', resolve));
+    // Later refreshes would have had a chance to report it again.
+    await new Promise((resolve) => setTimeout(resolve, 100));
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ code: 'LOCK_LOST', holder: intruder });
     expect(lock.signal.aborted).toBe(true);

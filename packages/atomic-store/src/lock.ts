@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { describeValue, errnoOf, StoreError, toStoreError } from './errors.ts';
 import { fsx, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY } from './internal/fs.ts';
-import { bootTimeMs, isProcessAlive, sleep } from './internal/process.ts';
+import { bootTimeMs, isProcessAlive, processStartMs, sleep } from './internal/process.ts';
 import { unlinkQuietly } from './internal/protocol.ts';
 import { io, runAsync, runSync, type Steps } from './internal/run.ts';
 import { hostIdentity, tempName, truncateBytes } from './internal/temp-name.ts';
@@ -73,8 +73,9 @@ export interface Lock {
  * host name, start time and a random token in it (written to a temp file first and hard-linked
  * into place, so a reader never sees a half-written lock).
  *
- * A held lock is stale when its holder's pid is not running on this host, when it dates from
- * before this machine booted, or when its file is older than `staleMs`. A stale lock is taken
+ * A held lock is stale when its holder's pid is not running on this host (on Linux: or is a
+ * zombie, or belongs to a process started after the lock was taken), when it dates from before
+ * this machine booted, or when its file is older than `staleMs`. A stale lock is taken
  * over so that exactly one contender wins, however many race: a contender first creates a
  * takeover guard named after that lock's token (exclusive create, so one guard holder per stale
  * lock), re-reads the lock to check it is still the same stale one, and only then replaces it.
@@ -432,10 +433,17 @@ function isStale(snapshot: Snapshot, staleMs: number): boolean {
   if (Date.now() - snapshot.mtimeMs > staleMs) return true;
   const holder = snapshot.holder;
   if (holder === undefined || holder.hostname !== hostIdentity().name) return false;
-  if (holder.pid !== process.pid && !isProcessAlive(holder.pid)) return true;
-  // Taken before this machine last booted: its pid may now belong to someone else.
   const started = Date.parse(holder.startedAt);
-  return Number.isFinite(started) && started < bootTimeMs() - BOOT_SLACK_MS;
+  // Taken before this machine last booted: its pid may now belong to someone else.
+  if (Number.isFinite(started) && started < bootTimeMs() - BOOT_SLACK_MS) return true;
+  if (holder.pid !== process.pid && !isProcessAlive(holder.pid)) return true;
+  // The process with that pid started after the lock was taken: the pid was reused.
+  const processStarted = processStartMs(holder.pid);
+  return (
+    Number.isFinite(started) &&
+    processStarted !== undefined &&
+    processStarted > started + PID_REUSE_SLACK_MS
+  );
 }
 
 function isGuardAbandoned(guard: Snapshot): boolean {
@@ -558,3 +566,4 @@ const MAX_GUARD_GENERATIONS = 8;
 const GUARD_ABANDONED_MS = 10_000;
 const TAKEOVER_GRACE_MS = 2_000;
 const BOOT_SLACK_MS = 60_000;
+const PID_REUSE_SLACK_MS = 2_500;

@@ -64,6 +64,25 @@ describe('sweepTempFiles', () => {
     expect(entries(dir)).toEqual([mine, live, foreign, unrelated, 'a.json', deadFolder].sort());
   });
 
+  it.runIf(process.platform === 'linux')(
+    'removes a leftover whose pid now belongs to a newer process',
+    async () => {
+      const dir = freshDir();
+      const newer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], {
+        stdio: 'ignore',
+      });
+      children.push(newer);
+      const reused = tempName('a.json', newer.pid!);
+      const current = tempName('b.json', newer.pid!);
+      writeFileSync(join(dir, reused), 'x');
+      writeFileSync(join(dir, current), 'x');
+      const aMinuteAgo = new Date(Date.now() - 60_000);
+      utimesSync(join(dir, reused), aMinuteAgo, aMinuteAgo);
+      expect(await sweepTempFiles(dir)).toEqual([join(dir, reused)]);
+      expect(entries(dir)).toEqual([current]);
+    },
+  );
+
   it("removes another host's leftovers only when old enough, with olderThanMs", async () => {
     const dir = freshDir();
     const oldForeign = tempName('a.json', 77, hostTag('other'));

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describeValue, errnoOf, toStoreError } from './errors.ts';
 import { fsx } from './internal/fs.ts';
-import { isProcessAlive } from './internal/process.ts';
+import { isProcessAlive, processStartMs } from './internal/process.ts';
 import { hostIdentity, parseTempName } from './internal/temp-name.ts';
 
 /** Options of {@link sweepTempFiles}. */
@@ -20,8 +20,9 @@ export interface SweepOptions {
  * which process on which host wrote it; the file of a process that is still running is never
  * touched, this process's own included.
  *
- * A leftover whose pid has since been reused by an unrelated live process stays until that
- * process exits.
+ * A leftover whose pid has since been reused by an unrelated live process is recognised on Linux
+ * (that process started after the file was last written); elsewhere it stays until that process
+ * exits.
  *
  * @example
  * ```ts
@@ -49,16 +50,14 @@ export async function sweepTempFiles(dir: string, options: SweepOptions = {}): P
   for (const name of names) {
     const writer = parseTempName(name);
     if (writer === undefined) continue;
-    if (writer.tag === own.tag) {
-      if (writer.pid === process.pid || isProcessAlive(writer.pid)) continue;
-    } else if (olderThanMs === undefined) {
-      continue;
-    }
+    const sameHost = writer.tag === own.tag;
+    if (!sameHost && olderThanMs === undefined) continue;
     const path = join(dir, name);
     try {
       const stats = await fsx.lstat(path);
       if (!stats.isFile()) continue;
       if (olderThanMs !== undefined && Date.now() - stats.mtimeMs < olderThanMs) continue;
+      if (sameHost && isWriterRunning(writer.pid, stats.mtimeMs)) continue;
       await fsx.unlink(path);
       removed.push(path);
     } catch (error) {
@@ -68,3 +67,15 @@ export async function sweepTempFiles(dir: string, options: SweepOptions = {}): P
   }
   return removed;
 }
+
+/**
+ * Whether the process that wrote a temp file last modified at `mtimeMs` may still be running.
+ * A live pid whose process started after that moment (known on Linux) is a reused pid.
+ */
+function isWriterRunning(pid: number, mtimeMs: number): boolean {
+  if (pid !== process.pid && !isProcessAlive(pid)) return false;
+  const started = processStartMs(pid);
+  return started === undefined || started <= mtimeMs + PID_REUSE_SLACK_MS;
+}
+
+const PID_REUSE_SLACK_MS = 2_500;

@@ -1,14 +1,27 @@
 import { uptime } from 'node:os';
+import { fsx } from './fs.ts';
 
-/** Whether a process with this pid exists on this machine (a pid we may not signal counts). */
+/**
+ * Whether a process with this pid runs on this machine (one we may not signal counts). On Linux
+ * a zombie, killed but not yet reaped by its parent, counts as dead.
+ */
 export function isProcessAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  const state = procStat(pid)?.state;
+  return state !== 'Z' && state !== 'X';
+}
+
+/** When the process with this pid started, in epoch milliseconds; known on Linux only. */
+export function processStartMs(pid: number): number | undefined {
+  const stat = procStat(pid);
+  if (stat === undefined || !Number.isFinite(stat.startTicks)) return undefined;
+  // The kernel counts start times in USER_HZ ticks, 100 a second on every Linux ABI.
+  return bootTimeMs() + stat.startTicks * 10;
 }
 
 /** When this machine booted, in epoch milliseconds. */
@@ -47,4 +60,17 @@ export function sleepSync(ms: number): void {
 export function backoffMs(attempt: number): number {
   const base = Math.min(10 * 2 ** attempt, 500);
   return base / 2 + Math.random() * (base / 2);
+}
+
+function procStat(pid: number): { state: string; startTicks: number } | undefined {
+  if (process.platform !== 'linux') return undefined;
+  let text: string;
+  try {
+    text = fsx.readFileSync(`/proc/${pid}/stat`).toString('utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0] ?? '', startTicks: Number(fields[19]) };
 }
