@@ -205,26 +205,64 @@ describe('writeFileAtomic', () => {
   });
 
   describe('short writes', () => {
-    it.each([
-      ['async', (path: string, data: Uint8Array) => writeFileAtomic(path, data)],
-      ['sync', async (path: string, data: Uint8Array) => writeFileAtomicSync(path, data)],
-    ] as const)('loops until every byte is written (%s)', async (_mode, write) => {
-      const dir = freshDir();
-      const target = join(dir, 'big.bin');
-      const data = new Uint8Array(100_003).map((_, i) => (i * 7) % 251);
-      let calls = 0;
-      const real = { write: fsx.write, writeSync: fsx.writeSync };
-      // At most 4096 bytes per call, and an odd 1 byte now and then.
-      const cap = (length: number) => Math.min(length, calls++ % 5 === 3 ? 1 : 4096);
+    /** Lets every write through the seam write at most 4096 bytes, and now and then just 1. */
+    function capWrites(): { calls: number } {
+      const counter = { calls: 0 };
+      const real = { ...fsx };
+      const cap = (length: number) => Math.min(length, counter.calls++ % 5 === 3 ? 1 : 4096);
+      const encode = (text: string, encoding: BufferEncoding) => Buffer.from(text, encoding);
       patchFs({
         write: (fd, buffer, offset, length, position) =>
           real.write(fd, buffer, offset, cap(length), position),
         writeSync: (fd, buffer, offset, length, position) =>
           real.writeSync(fd, buffer, offset, cap(length), position),
+        writeString: (fd, text, position, encoding) => {
+          const bytes = encode(text, encoding);
+          return real.write(fd, bytes, 0, cap(bytes.length), position);
+        },
+        writeStringSync: (fd, text, position, encoding) => {
+          const bytes = encode(text, encoding);
+          return real.writeSync(fd, bytes, 0, cap(bytes.length), position);
+        },
       });
+      return counter;
+    }
+
+    const bytes = new Uint8Array(100_003).map((_, i) => (i * 7) % 251);
+    const text = Array.from(
+      { length: 30_001 },
+      (_, i) => [...String.fromCodePoint(0x61 + (i % 26), 0xe9, 0x1f600)][i % 3],
+    ).join('');
+
+    it.each([
+      [
+        'bytes, async',
+        bytes,
+        (path: string, data: Uint8Array | string) => writeFileAtomic(path, data),
+      ],
+      [
+        'bytes, sync',
+        bytes,
+        async (path: string, data: Uint8Array | string) => writeFileAtomicSync(path, data),
+      ],
+      [
+        'a string, async',
+        text,
+        (path: string, data: Uint8Array | string) => writeFileAtomic(path, data),
+      ],
+      [
+        'a string, sync',
+        text,
+        async (path: string, data: Uint8Array | string) => writeFileAtomicSync(path, data),
+      ],
+    ] as const)('loops until every byte is written (%s)', async (_name, data, write) => {
+      const dir = freshDir();
+      const target = join(dir, 'big.bin');
+      const counter = capWrites();
       await write(target, data);
-      expect(calls).toBeGreaterThan(25);
-      expect(new Uint8Array(readFileSync(target))).toEqual(data);
+      const expected = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data);
+      expect(counter.calls).toBeGreaterThan(expected.length / 4096);
+      expect(readFileSync(target).equals(expected)).toBe(true);
       expect(entries(dir)).toEqual(['big.bin']);
     });
 
@@ -232,7 +270,7 @@ describe('writeFileAtomic', () => {
       const dir = freshDir();
       const target = join(dir, 'x');
       writeFileSync(target, 'old');
-      patchFs({ write: async () => 0 });
+      patchFs({ write: async () => 0, writeString: async () => 0 });
       await expect(writeFileAtomic(target, 'new')).rejects.toMatchObject({
         code: 'IO',
         step: 'write',

@@ -237,7 +237,8 @@ export function writeNow(
     writeProtocol({
       target: path,
       absolute: key,
-      data: toBytes(data, settings.encoding),
+      data,
+      encoding: settings.encoding,
       mode: settings.mode,
       durability: settings.durability,
       retries: settings.retries,
@@ -323,7 +324,8 @@ async function pump(queue: PathQueue): Promise<void> {
         writeProtocol({
           target: last.path,
           absolute: queue.key,
-          data: toBytes(last.data, last.settings.encoding),
+          data: last.data,
+          encoding: last.settings.encoding,
           mode: last.settings.mode,
           durability: strongest(job.entries),
           retries: mostRetries(job.entries),
@@ -409,10 +411,6 @@ function mostRetries(entries: Entry[]): number {
   let retries = 0;
   for (const entry of entries) retries = Math.max(retries, entry.settings.retries);
   return retries;
-}
-
-function toBytes(data: string | Uint8Array, encoding: BufferEncoding): Uint8Array {
-  return typeof data === 'string' ? Buffer.from(data, encoding) : data;
 }
 
 function deferred(): Deferred {

@@ -83,7 +83,7 @@ export function failAt(step: FaultStep, errno: string, times = Number.POSITIVE_I
     },
   };
   const onFd = (
-    name: 'fsync' | 'close' | 'write' | 'fchmod',
+    name: 'fsync' | 'close' | 'write' | 'writeString' | 'fchmod',
     kind: 'temp' | 'dir',
     active: boolean,
   ) => {
@@ -108,6 +108,7 @@ export function failAt(step: FaultStep, errno: string, times = Number.POSITIVE_I
     };
   };
   onFd('write', 'temp', step === 'write');
+  onFd('writeString', 'temp', step === 'write');
   onFd('fchmod', 'temp', step === 'chmod');
   onFd('fsync', 'temp', step === 'fsync');
   onFd('close', 'temp', step === 'close');

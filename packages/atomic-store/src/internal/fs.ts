@@ -14,6 +14,13 @@ export interface AsyncFs {
     length: number,
     position: number,
   ): Promise<number>;
+  /** Writes a string's encoded bytes at `position`; encoding happens in native code, unpooled. */
+  writeString(
+    fd: number,
+    text: string,
+    position: number,
+    encoding: BufferEncoding,
+  ): Promise<number>;
   read(
     fd: number,
     into: Uint8Array,
@@ -51,6 +58,8 @@ export const nodeFs: FsSeam = {
   open: (path, flags, mode) => call<number>((cb) => fs.open(path, flags, mode, cb)),
   write: (fd, data, offset, length, position) =>
     call<number>((cb) => fs.write(fd, data, offset, length, position, cb)),
+  writeString: (fd, text, position, encoding) =>
+    call<number>((cb) => fs.write(fd, text, position, encoding, cb)),
   read: (fd, into, offset, length, position) =>
     call<number>((cb) => fs.read(fd, into, offset, length, position, cb)),
   fstat: (fd) => call<fs.Stats>((cb) => fs.fstat(fd, cb)),
@@ -71,6 +80,7 @@ export const nodeFs: FsSeam = {
   openSync: (path, flags, mode) => fs.openSync(path, flags, mode),
   writeSync: (fd, data, offset, length, position) =>
     fs.writeSync(fd, data, offset, length, position),
+  writeStringSync: (fd, text, position, encoding) => fs.writeSync(fd, text, position, encoding),
   readSync: (fd, into, offset, length, position) => fs.readSync(fd, into, offset, length, position),
   fstatSync: (fd) => fs.fstatSync(fd),
   fsyncSync: (fd) => fs.fsyncSync(fd),

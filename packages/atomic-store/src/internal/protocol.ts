@@ -18,7 +18,9 @@ export interface WriteJob {
   readonly target: string;
   /** The absolute form of `target`. */
   readonly absolute: string;
-  readonly data: Uint8Array;
+  /** The content; a string is encoded with `encoding`. */
+  readonly data: string | Uint8Array;
+  readonly encoding: BufferEncoding;
   /** Mode of a new file. */
   readonly mode: number;
   readonly durability: Durability;
@@ -127,18 +129,7 @@ function* attemptWrite(job: WriteJob): Steps<void> {
   let renamed = false;
   let oldLink: string | undefined;
   try {
-    const data = job.data;
-    const length = data.byteLength;
-    let offset = 0;
-    while (offset < length) {
-      const written = yield* io('write', fd, data, offset, length - offset, offset);
-      if (!(written > 0)) {
-        throw Object.assign(new Error(`write returned ${written} after ${offset} bytes`), {
-          code: 'EIO',
-        });
-      }
-      offset += written;
-    }
+    yield* writeData(fd, job.data, job.encoding);
     if (stats !== undefined && needsChown(stats)) {
       step = 'chown';
       yield* io('fchown', fd, stats.uid, stats.gid);
@@ -194,7 +185,38 @@ function* attemptWrite(job: WriteJob): Steps<void> {
     if (oldLink !== undefined) yield* unlinkQuietly(oldLink, true);
     throw toStoreError(error, step, job.target);
   }
-  if (oldLink !== undefined) yield* unlinkQuietly(oldLink, true);
+  // This frees the old version's blocks: quick for a small file, left to the thread pool for a
+  // large one so the event loop is not held up.
+  if (oldLink !== undefined) yield* unlinkQuietly(oldLink, (stats?.size ?? 0) < 1024 * 1024);
+}
+
+/** Writes all of `data` from position 0, looping on short writes. */
+function* writeData(fd: number, data: string | Uint8Array, encoding: BufferEncoding): Steps<void> {
+  if (typeof data === 'string') {
+    // Handing the string to the native write encodes it without a pooled or page-faulting
+    // allocation; only a short write needs the bytes themselves to resume from.
+    const total = Buffer.byteLength(data, encoding);
+    if (total === 0) return;
+    const written = yield* io('writeString', fd, data, 0, encoding);
+    if (written >= total) return;
+    yield* writeBytes(fd, Buffer.from(data, encoding), Math.max(0, written));
+    return;
+  }
+  yield* writeBytes(fd, data, 0);
+}
+
+function* writeBytes(fd: number, data: Uint8Array, from: number): Steps<void> {
+  const length = data.byteLength;
+  let offset = from;
+  while (offset < length) {
+    const written = yield* io('write', fd, data, offset, length - offset, offset);
+    if (!(written > 0)) {
+      throw Object.assign(new Error(`write returned ${written} after ${offset} bytes`), {
+        code: 'EIO',
+      });
+    }
+    offset += written;
+  }
 }
 
 /** Undoes a rename whose folder fsync failed, so the caller's view matches the error. */

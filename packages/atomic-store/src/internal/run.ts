@@ -4,11 +4,15 @@ import { sleep, sleepSync } from './process.ts';
 /**
  * The write protocol is written once, as a generator that yields each file-system call, and run
  * by one of two drivers: {@link runAsync} awaits the seam's asynchronous calls, {@link runSync}
- * makes the synchronous ones. An operation marked `now` is made synchronously by both drivers, so
- * a run of such operations happens within one turn of the event loop.
+ * makes the synchronous ones. A call made `now` is synchronous in both drivers, so a run of such
+ * calls happens within one turn of the event loop.
  */
 export type Op =
-  | { readonly name: keyof AsyncFs; readonly args: readonly unknown[]; readonly now: boolean }
+  | {
+      readonly name: keyof AsyncFs;
+      readonly args: readonly unknown[];
+      readonly when: 'await' | 'now';
+    }
   | { readonly name: 'sleep'; readonly ms: number; readonly signal: AbortSignal | undefined };
 
 /** A step of a protocol: a generator of operations finishing with `T`. */
@@ -21,7 +25,7 @@ export function* io<K extends keyof AsyncFs>(
   name: K,
   ...args: Parameters<AsyncFs[K]>
 ): Steps<Result<K>> {
-  return (yield { name, args, now: false }) as Result<K>;
+  return (yield { name, args, when: 'await' }) as Result<K>;
 }
 
 /** One file-system call made synchronously by both drivers. */
@@ -29,7 +33,7 @@ export function* ioNow<K extends keyof AsyncFs>(
   name: K,
   ...args: Parameters<AsyncFs[K]>
 ): Steps<Result<K>> {
-  return (yield { name, args, now: true }) as Result<K>;
+  return (yield { name, args, when: 'now' }) as Result<K>;
 }
 
 /** A pause, cut short by `signal`. */
@@ -46,7 +50,7 @@ export async function runAsync<T>(steps: Steps<T>): Promise<T> {
     let failure: { error: unknown } | undefined;
     try {
       if (op.name === 'sleep') await sleep(op.ms, op.signal);
-      else if (op.now) value = callSync(op.name, op.args);
+      else if (op.when === 'now') value = callSync(op.name, op.args);
       else
         value = await (fsx[op.name] as (...args: readonly unknown[]) => Promise<unknown>)(
           ...op.args,
@@ -70,7 +74,9 @@ export function runSync<T>(steps: Steps<T>): T {
       if (op.name === 'sleep') {
         if (op.signal?.aborted) throw op.signal.reason;
         sleepSync(op.ms);
-      } else value = callSync(op.name, op.args);
+      } else {
+        value = callSync(op.name, op.args);
+      }
     } catch (error) {
       failure = { error };
     }
@@ -88,6 +94,7 @@ const SYNC_NAMES = Object.fromEntries(
     [
       'open',
       'write',
+      'writeString',
       'read',
       'fstat',
       'fsync',
