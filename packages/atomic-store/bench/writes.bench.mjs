@@ -154,8 +154,9 @@ function payload(bytes) {
   return `[\n${item.repeat(Math.ceil(bytes / item.length))}`.slice(0, bytes - 2).concat('\n]');
 }
 
+/** Two decimals, or two significant digits for ratios far below 1. */
 function round(value) {
-  return Math.round(value * 100) / 100;
+  return value >= 0.1 ? Math.round(value * 100) / 100 : Number(value.toPrecision(2));
 }
 
 function round3(value) {
