@@ -1,8 +1,10 @@
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { entries, FAULT_STEPS, failAt, freshDir } from '../test/helpers.ts';
+import { entries, FAULT_STEPS, failAt, freshDir, osError, patchFs } from '../test/helpers.ts';
 import { StoreError, type StoreErrorCode } from './errors.ts';
+import { fsx } from './internal/fs.ts';
+import { parseTempName } from './internal/temp-name.ts';
 import { writeFileAtomic, writeFileAtomicSync } from './write.ts';
 
 const ERRNOS: [string, StoreErrorCode][] = [
@@ -70,6 +72,50 @@ describe.each([
     await expect(write(target, NEW)).rejects.toMatchObject({ code: 'IO', step: 'fsync' });
     await write(target, NEW);
     expect(readFileSync(target, 'utf8')).toBe(NEW);
+    expect(entries(dir)).toEqual(['state.json']);
+  });
+});
+
+describe('the seam', () => {
+  const isTemp = (path: string) => parseTempName(basename(path)) !== undefined;
+
+  it('reaches an async write through the asynchronous member alone', async () => {
+    const dir = freshDir();
+    const target = join(dir, 'state.json');
+    writeFileSync(target, OLD);
+    const real = fsx.rename;
+    patchFs({
+      rename: async (from, to) => {
+        if (isTemp(from)) throw osError('EIO', 'rename');
+        return real(from, to);
+      },
+    });
+    await expect(writeFileAtomic(target, NEW)).rejects.toMatchObject({
+      code: 'IO',
+      step: 'rename',
+    });
+    expect(readFileSync(target, 'utf8')).toBe(OLD);
+    expect(entries(dir)).toEqual(['state.json']);
+  });
+
+  it('reaches both variants through the synchronous member', async () => {
+    const dir = freshDir();
+    const target = join(dir, 'state.json');
+    writeFileSync(target, OLD);
+    let failures = 0;
+    patchFs({
+      fchmodSync: (fd, mode) => {
+        failures++;
+        throw osError('EPERM', `fchmod ${fd} ${mode}`);
+      },
+    });
+    expect(() => writeFileAtomicSync(target, NEW)).toThrow(StoreError);
+    await expect(writeFileAtomic(target, NEW)).rejects.toMatchObject({
+      code: 'PERMISSION_DENIED',
+      step: 'chmod',
+    });
+    expect(failures).toBe(2);
+    expect(readFileSync(target, 'utf8')).toBe(OLD);
     expect(entries(dir)).toEqual(['state.json']);
   });
 });

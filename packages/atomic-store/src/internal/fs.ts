@@ -101,6 +101,12 @@ export const nodeFs: FsSeam = {
 /**
  * The seam the package calls through. Members are looked up at call time, so replacing one
  * (see {@link replaceFs}) affects every later call.
+ *
+ * Asynchronous writes make their short metadata calls (`fchmod`, `close`, `link`, `rename`,
+ * `unlink` of small files, opening the folder) through the `...Sync` member, unless the
+ * asynchronous member has been replaced, in which case that replacement is awaited. Either way a
+ * test reaches a step by replacing whichever variant it likes; synchronous writes use only the
+ * `...Sync` members.
  */
 export const fsx: FsSeam = { ...nodeFs };
 

@@ -1,11 +1,13 @@
-import { type AsyncFs, fsx } from './fs.ts';
+import { type AsyncFs, fsx, nodeFs } from './fs.ts';
 import { sleep, sleepSync } from './process.ts';
 
 /**
  * The write protocol is written once, as a generator that yields each file-system call, and run
  * by one of two drivers: {@link runAsync} awaits the seam's asynchronous calls, {@link runSync}
  * makes the synchronous ones. A call made `now` is synchronous in both drivers, so a run of such
- * calls happens within one turn of the event loop.
+ * calls happens within one turn of the event loop; only when a test has replaced the seam's
+ * asynchronous member does the async driver await that replacement instead, so that replacing
+ * either variant reaches every write.
  */
 export type Op =
   | {
@@ -50,8 +52,9 @@ export async function runAsync<T>(steps: Steps<T>): Promise<T> {
     let failure: { error: unknown } | undefined;
     try {
       if (op.name === 'sleep') await sleep(op.ms, op.signal);
-      else if (op.when === 'now') value = callSync(op.name, op.args);
-      else
+      else if (op.when === 'now' && fsx[op.name] === nodeFs[op.name]) {
+        value = callSync(op.name, op.args);
+      } else
         value = await (fsx[op.name] as (...args: readonly unknown[]) => Promise<unknown>)(
           ...op.args,
         );
