@@ -27,6 +27,7 @@ export function readJsonFile<S extends StandardSchemaV1>(
   path: string,
   schema: S,
 ): Promise<StandardSchemaV1.InferOutput<S>>;
+/** Reads and parses a JSON file without validation; `T` is taken on trust. */
 export function readJsonFile<T = unknown>(path: string): Promise<T>;
 export async function readJsonFile(path: string, schema?: StandardSchemaV1): Promise<unknown> {
   if (typeof path !== 'string' || path === '') {

@@ -54,6 +54,7 @@ export type SyncFs = {
 /** The seam: asynchronous and synchronous calls side by side. */
 export type FsSeam = AsyncFs & SyncFs;
 
+/** The real calls, kept so that replaced members can be told from the originals. */
 export const nodeFs: FsSeam = {
   open: (path, flags, mode) => call<number>((cb) => fs.open(path, flags, mode, cb)),
   write: (fd, data, offset, length, position) =>
@@ -125,13 +126,16 @@ export function replaceFs(overrides: Partial<FsSeam>): () => void {
   };
 }
 
-/** Flags and constants the protocol needs, with fallbacks where a platform lacks one. */
+/** `open` flag: write only. */
 export const O_WRONLY = fs.constants.O_WRONLY;
+/** `open` flag: read only. */
 export const O_RDONLY = fs.constants.O_RDONLY;
+/** `open` flag: create the file. */
 export const O_CREAT = fs.constants.O_CREAT;
+/** `open` flag: with `O_CREAT`, fail if the name exists, even as a symbolic link. */
 export const O_EXCL = fs.constants.O_EXCL;
+/** `open` flag: fail unless it is a folder (0 where the platform lacks it). */
 export const O_DIRECTORY = fs.constants.O_DIRECTORY ?? 0;
-export const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
 
 function call<T>(start: (cb: (error: NodeJS.ErrnoException | null, value: T) => void) => void) {
   return new Promise<T>((resolve, reject) => {
