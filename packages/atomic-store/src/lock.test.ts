@@ -26,6 +26,15 @@ function plantLock(path: string, holder: Partial<LockHolder>, ageMs = 0): LockHo
   return full;
 }
 
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
 describe('acquireLock', () => {
   it('writes the holder into the lock file and removes it on release', async () => {
     const dir = freshDir();
@@ -139,6 +148,11 @@ describe('acquireLock', () => {
         try {
           const line = await new Promise<Buffer>((resolve) => shell.stdout.once('data', resolve));
           const zombie = Number(String(line).trim());
+          // `sleep 0` needs a moment to start and exit before it is a zombie.
+          for (let i = 0; i < 200 && !isZombie(zombie); i++) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+          expect(isZombie(zombie)).toBe(true);
           plantLock(path, {
             pid: newer.pid!,
             startedAt: new Date(Date.now() - 60_000).toISOString(),

@@ -56,7 +56,8 @@ export interface WriteOptions {
  * removed, the target is left as it was and a {@link StoreError} names the failing step.
  *
  * Writes to one path from this process never interleave and land in call order (paths are
- * compared after `path.resolve`, without following links).
+ * compared after `path.resolve`, without following links). Bytes are not copied: leave a
+ * `Uint8Array` unchanged until the returned promise settles.
  *
  * @example
  * ```ts
