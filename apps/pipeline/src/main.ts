@@ -102,6 +102,10 @@ async function run(command: RunCommand, io: Io): Promise<number> {
   if (!existing) {
     planned = await produceBacklog(command, prdPath, prdText);
     checkScope(planned, command.scope);
+  } else if (command.backlogPath !== undefined || command.decompose !== undefined) {
+    io.stderr.write(
+      `Session ${existing.id} already exists for this PRD: resuming it; ${command.backlogPath !== undefined ? '--backlog' : '--decompose'} is only used for a new session\n`,
+    );
   }
 
   const manager = new SessionManager({ prdPath, planDir });

@@ -400,3 +400,89 @@ describe('bad input', () => {
     expect(result.stderr).toContain('savepoint run');
   });
 });
+
+describe('backlog sources and validate', () => {
+  it('takes the backlog from --decompose (PRD path in SAVEPOINT_PRD) and from --backlog', async () => {
+    const w = workspace();
+    writeFileSync(w.prd, makePrd(1, 2));
+    const produced = join(w.dir, 'produced.json');
+    // The decomposer proves it got the PRD path by echoing a backlog whose title is that path.
+    const script = join(w.dir, 'decompose.mjs');
+    writeFileSync(
+      script,
+      `const prd = process.env.SAVEPOINT_PRD;
+const sub = (n) => ({ type: 'Subtask', id: 'P1.M1.T1.S' + n, title: 'from ' + prd, status: 'Planned', story_points: 0.5, dependencies: [], context_scope: 'x', extra_key: n });
+const backlog = { backlog: [{ type: 'Phase', id: 'P1', title: 'p', status: 'Planned', description: 'p', milestones: [{ type: 'Milestone', id: 'P1.M1', title: 'm', status: 'Planned', description: 'm', tasks: [{ type: 'Task', id: 'P1.M1.T1', title: 't', status: 'Planned', description: 't', subtasks: [sub(1), sub(2), sub(3)] }] }] }] };
+process.stdout.write(JSON.stringify(backlog));
+`,
+    );
+    const worker = `echo "$SAVEPOINT_ITEM_ID $SAVEPOINT_ITEM_TITLE" >> "${w.log}"`;
+    const result = await runCli(
+      ['run', w.prd, '--plan-dir', w.plan, '--decompose', `node "${script}"`, '--exec', worker],
+      w.dir,
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(readLines(w.log)).toEqual([1, 2, 3].map((n) => `P1.M1.T1.S${n} from ${w.prd}`));
+    const [session] = sessionDirs(w.plan);
+    const saved = subtasks(readTasks(session!)) as unknown as Array<Record<string, unknown>>;
+    expect(saved.map((s) => s.extra_key)).toEqual([1, 2, 3]);
+    writeFileSync(produced, readFileSync(join(session!, 'tasks.json')));
+
+    const other = workspace();
+    writeFileSync(other.prd, 'another PRD\n');
+    const fromFile = await runCli(
+      [
+        'run',
+        other.prd,
+        '--plan-dir',
+        other.plan,
+        '--backlog',
+        produced,
+        '--simulate',
+        '1',
+        '--json',
+      ],
+      other.dir,
+    );
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    // Every subtask was already Complete in that file: nothing left to run.
+    expect(JSON.parse(fromFile.stdout)).toMatchObject({ total: 3, completed: 3 });
+  });
+
+  it('a failing --decompose command: exit 2 with its message and nothing written', async () => {
+    const w = workspace();
+    writeFileSync(w.prd, makePrd(1, 1));
+    const result = await runCli(
+      ['run', w.prd, '--plan-dir', w.plan, '--decompose', 'echo "model unavailable" >&2; exit 9'],
+      w.dir,
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('model unavailable');
+    expect(existsSync(w.plan)).toBe(false);
+  });
+
+  it('validates a session folder and reports every problem of a broken file', async () => {
+    const w = workspace();
+    writeFileSync(w.prd, makePrd(1, 2));
+    expect(
+      (await runCli(['run', w.prd, '--plan-dir', w.plan, '--simulate', '1'], w.dir)).code,
+    ).toBe(0);
+    const [session] = sessionDirs(w.plan);
+    const ok = await runCli(['validate', session!], w.dir);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('valid, 0 error(s)');
+
+    const broken = JSON.parse(readFileSync(join(session!, 'tasks.json'), 'utf8'));
+    const subs = broken.backlog[0].milestones[0].tasks[0].subtasks;
+    subs[0].dependencies = ['P7.M1.T1.S1'];
+    subs[1].id = 'P1.M1.T1.S1';
+    const file = join(w.dir, 'broken.json');
+    writeFileSync(file, JSON.stringify(broken, null, 2));
+    const bad = await runCli(['validate', file, '--json'], w.dir);
+    expect(bad.code).toBe(2);
+    const codes = JSON.parse(bad.stdout).issues.map((i: { code: string }) => i.code);
+    expect(codes).toEqual(expect.arrayContaining(['UNKNOWN_DEPENDENCY', 'DUPLICATE_ID']));
+    const text = await runCli(['validate', file], w.dir);
+    expect(text.stdout).toContain('backlog[0].milestones[0].tasks[0].subtasks[0].dependencies[0]');
+  });
+});
