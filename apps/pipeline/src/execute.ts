@@ -40,8 +40,8 @@ export async function executeSession(
   const index = manager.index;
   const scope = options.scope;
 
+  // Subtasks a killed run left Researching/Implementing/Retrying start over.
   const recovered = manager.recoverInFlight();
-  const carried = recovered.length;
 
   const counts = index.countByStatus(scope);
   const total = sumCounts(counts) - counts.Obsolete;
@@ -62,8 +62,9 @@ export async function executeSession(
       (state.isDelta && session.parentSession ? ` (parent ${session.parentSession})` : '') +
       (scope ? `, scope ${scope}` : ''),
   );
-  if (carried > 0)
-    say(`Returned ${carried} interrupted subtask(s) to Planned: ${recovered.join(', ')}`);
+  if (recovered.length > 0) {
+    say(`Returned ${recovered.length} interrupted subtask(s) to Planned: ${recovered.join(', ')}`);
+  }
 
   const failures: FailureRecord[] = [];
   const failedThisRun = new Set<string>();
@@ -228,7 +229,10 @@ export async function executeSession(
         signal: shutdown.signal,
         tailBytes: 64 * 1024,
       });
-      if (qa.exitCode !== 0) {
+      if (qa.aborted) {
+        // A signal arrived during QA: the shutdown hooks save and exit; QA runs again next time.
+        await shutdown.done;
+      } else if (qa.exitCode !== 0) {
         qaFailed = true;
         await manager.writeArtifact(
           'TEST_RESULTS.md',

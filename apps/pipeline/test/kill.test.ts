@@ -34,10 +34,20 @@ describe('kill -9 at random moments', () => {
       let previous = new Set<string>();
       for (let round = 0; kills < KILLS && round < KILLS * 3; round++) {
         const run = startCli(args, dir);
-        const delay = 50 + Math.floor(Math.random() * 600);
-        const timer = setTimeout(() => run.child.kill('SIGKILL'), delay);
+        // Half the kills land at a random instant (start-up, session load, a write); the rest
+        // shortly after a subtask starts, so the run cannot finish before every kill is spent.
+        const linesAtStart = readLines(log).length;
+        const timer =
+          Math.random() < 0.5
+            ? setTimeout(() => run.child.kill('SIGKILL'), 20 + Math.random() * 400)
+            : setInterval(() => {
+                if (readLines(log).length > linesAtStart) {
+                  clearInterval(timer);
+                  setTimeout(() => run.child.kill('SIGKILL'), Math.random() * 60);
+                }
+              }, 5);
         const result = await run.result;
-        clearTimeout(timer);
+        clearInterval(timer);
         if (result.signal !== 'SIGKILL') {
           expect(result.code, result.stderr).toBe(0);
           break;
@@ -58,6 +68,8 @@ describe('kill -9 at random moments', () => {
         checkpoints.push({ complete, logLength: readLines(log).length });
       }
       expect(kills).toBeGreaterThanOrEqual(KILLS);
+      // The kills fell while work remained, not after the run had finished.
+      expect(previous.size).toBeLessThan(300);
 
       const final = await runCli(args, dir);
       expect(final.code, final.stderr).toBe(0);
