@@ -8,6 +8,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { Bench } from 'tinybench';
 
+/** Deterministic PRNG (shared with the backlog generator) so every run benchmarks the same operations. */
+export { mulberry32 } from '../packages/task-schema/bench/generate.mjs';
+
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -207,18 +210,6 @@ export function timeProcess(command, args, options = {}) {
       resolve({ ms: exitedAt - started, code, signal, stdout, stderr });
     });
   });
-}
-
-/** Deterministic PRNG so every run benchmarks the same operations. */
-export function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Progress lines on stderr; stdout stays free for results. */

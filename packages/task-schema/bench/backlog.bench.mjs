@@ -7,7 +7,7 @@
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
 import { createBacklogIndex, parseBacklog, STATUSES } from '../dist/index.js';
-import { generateBacklog } from './generate.mjs';
+import { generateBacklog, mulberry32 } from './generate.mjs';
 
 /**
  * Runs the benchmarks and returns their results.
@@ -141,17 +141,6 @@ function derive(children) {
 
 function round(value) {
   return Math.round(value * 1000) / 1000;
-}
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -147,8 +147,8 @@ function contextScope(random, verb, noun, dependencies) {
   ].join('\n');
 }
 
-/** Small seeded PRNG so every run benchmarks the same backlog. */
-function mulberry32(seed) {
+/** Small seeded PRNG so every run benchmarks the same backlog (and the same operations). */
+export function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
