@@ -7,19 +7,7 @@ import type { CurrentItem, GroupProgress, Progress } from './tracker.ts';
  * A JSON-ready snapshot: the fields of {@link Progress} with a fixed shape (`current` is `null`
  * and `groups` is `[]` when absent) and millisecond values rounded to whole milliseconds.
  */
-export interface ProgressSnapshot {
-  total: number;
-  completed: number;
-  failed: number;
-  skipped: number;
-  active: number;
-  remaining: number;
-  percentage: number;
-  elapsedMs: number;
-  samples: number;
-  msPerItem: number | null;
-  ratePerMinute: number;
-  etaMs: number | null;
+export interface ProgressSnapshot extends Omit<Progress, 'current' | 'groups'> {
   current: CurrentItem | null;
   groups: GroupProgress[];
 }
