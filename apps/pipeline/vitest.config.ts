@@ -3,5 +3,7 @@ import { sharedProject } from '../../vitest.shared.ts';
 
 export default mergeConfig(
   sharedProject,
-  defineProject({ test: { name: 'pipeline', testTimeout: 120_000 } }),
+  defineProject({
+    test: { name: 'pipeline', testTimeout: 120_000, globalSetup: ['test/global-setup.ts'] },
+  }),
 );

@@ -1,8 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
-  ensureBuilt,
   items,
   makePrd,
   readLines,
@@ -14,8 +13,6 @@ import {
   tempDir,
   waitFor,
 } from './helpers.ts';
-
-beforeAll(() => ensureBuilt(), 300_000);
 
 let cleanups: Array<() => void> = [];
 afterEach(() => {

@@ -1,8 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  ensureBuilt,
   makePrd,
   readLines,
   readTasks,
@@ -12,8 +11,6 @@ import {
   subtasks,
   tempDir,
 } from './helpers.ts';
-
-beforeAll(() => ensureBuilt(), 300_000);
 
 const KILLS = 50;
 
