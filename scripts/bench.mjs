@@ -685,6 +685,13 @@ function renderPipeline(pipeline) {
       `each checked for exit 0 and every subtask Complete. Section time: ${seconds(pipeline.durationS)}.`,
     '',
   );
+  // One row of counts or rates: both modes and the change ÷ subtask ratio of their medians.
+  const compareRow = (label, key, format) => [
+    label,
+    format(batched[key]),
+    format(eager[key]),
+    `${fixed(eager[key].median / batched[key].median, 2)}x`,
+  ];
   out.push(
     table(
       ['', ...pipeline.rows.map((row) => `\`--flush ${row.mode}\``), 'change ÷ subtask'],
@@ -702,42 +709,12 @@ function renderPipeline(pipeline) {
           `${fixed(eager.loop.medianMs / batched.loop.medianMs, 2)}x`,
         ],
         ['status changes', plain(batched.statusChanges), plain(eager.statusChanges), ''],
-        [
-          'writes of tasks.json',
-          plain(batched.tasksJsonWrites),
-          plain(eager.tasksJsonWrites),
-          `${fixed(eager.tasksJsonWrites.median / batched.tasksJsonWrites.median, 2)}x`,
-        ],
-        [
-          'subtasks/s (whole run)',
-          rate(batched.subtasksPerSecond),
-          rate(eager.subtasksPerSecond),
-          `${fixed(eager.subtasksPerSecond.median / batched.subtasksPerSecond.median, 2)}x`,
-        ],
-        [
-          'status changes durable/s (whole run)',
-          rate(batched.statusChangesPerSecond),
-          rate(eager.statusChangesPerSecond),
-          `${fixed(eager.statusChangesPerSecond.median / batched.statusChangesPerSecond.median, 2)}x`,
-        ],
-        [
-          'writes of tasks.json/s (whole run)',
-          rate(batched.writesPerSecond),
-          rate(eager.writesPerSecond),
-          `${fixed(eager.writesPerSecond.median / batched.writesPerSecond.median, 2)}x`,
-        ],
-        [
-          'subtasks/s (work loop)',
-          rate(batched.loopSubtasksPerSecond),
-          rate(eager.loopSubtasksPerSecond),
-          `${fixed(eager.loopSubtasksPerSecond.median / batched.loopSubtasksPerSecond.median, 2)}x`,
-        ],
-        [
-          'writes of tasks.json/s (work loop)',
-          rate(batched.loopWritesPerSecond),
-          rate(eager.loopWritesPerSecond),
-          `${fixed(eager.loopWritesPerSecond.median / batched.loopWritesPerSecond.median, 2)}x`,
-        ],
+        compareRow('writes of tasks.json', 'tasksJsonWrites', plain),
+        compareRow('subtasks/s (whole run)', 'subtasksPerSecond', rate),
+        compareRow('status changes durable/s (whole run)', 'statusChangesPerSecond', rate),
+        compareRow('writes of tasks.json/s (whole run)', 'writesPerSecond', rate),
+        compareRow('subtasks/s (work loop)', 'loopSubtasksPerSecond', rate),
+        compareRow('writes of tasks.json/s (work loop)', 'loopWritesPerSecond', rate),
       ],
     ),
     '',
