@@ -7,7 +7,15 @@
 //      TypeScript file type-checked against the installed declarations.
 // Run after `pnpm build`. Exits non-zero on the first failing check.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -48,7 +56,9 @@ try {
   if (keepTemp) console.log(`kept ${work}`);
   else rmSync(work, { recursive: true, force: true });
 }
-console.log(`check-packages: ${packages.length} packages passed publint, attw and the consumer smoke test`);
+console.log(
+  `check-packages: ${packages.length} packages passed publint, attw and the consumer smoke test`,
+);
 
 function smokeTest(dir) {
   const tarballs = join(dir, 'tarballs');
@@ -92,7 +102,9 @@ function smokeTest(dir) {
       cjs.push(`check('${pkg.name}', 'require', Object.keys(require('${pkg.name}')));`);
     }
     for (const sub of json) {
-      cjs.push(`check('${pkg.name}/${sub}', 'require', Object.keys(require('${pkg.name}/${sub}')));`);
+      cjs.push(
+        `check('${pkg.name}/${sub}', 'require', Object.keys(require('${pkg.name}/${sub}')));`,
+      );
     }
     for (const [bin, target] of Object.entries(binEntries(pkg))) {
       cjs.push(`checkBin(${JSON.stringify(bin)}, ${JSON.stringify(target)});`);
@@ -108,6 +120,7 @@ function smokeTest(dir) {
       ...esm.filter((line) => line.startsWith('import')),
       'const seen = {};',
       'function check(name, how, keys) {',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: this is source code for the consumer project
       '  if (keys.length === 0) throw new Error(`${name}: ${how} gave a module with no exports`);',
       '  seen[name] = keys.filter((key) => key !== "default").sort();',
       '}',
@@ -123,15 +136,18 @@ function smokeTest(dir) {
       'const { execFileSync } = require("node:child_process");',
       `const esmKeys = ${JSON.stringify(keys)};`,
       'function check(name, how, keys) {',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: this is source code for the consumer project
       '  if (keys.length === 0) throw new Error(`${name}: ${how} gave a module with no exports`);',
       '  const expected = esmKeys[name];',
       '  const got = keys.filter((key) => key !== "default").sort();',
       '  if (expected && JSON.stringify(expected) !== JSON.stringify(got)) {',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: this is source code for the consumer project
       '    throw new Error(`${name}: require exports ${got} but import exports ${expected}`);',
       '  }',
       '}',
       'function checkBin(name, target) {',
       '  const out = execFileSync(require("node:path").join("node_modules", ".bin", name), ["--version"], { encoding: "utf8" });',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: this is source code for the consumer project
       '  if (!/\\d+\\.\\d+\\.\\d+/.test(out)) throw new Error(`${name} --version printed ${out}`);',
       '}',
       ...cjs,
