@@ -175,7 +175,7 @@ describe.skipIf(process.platform === 'win32')('real signals', () => {
     ['SIGTERM', ['SIGTERM', 'SIGINT'], 143, 'two wrappers pass it on'],
   ] as const)(
     '%s followed at once by %j is one request: every hook runs, exit %i (%s)',
-    async (first, burst, code) => {
+    async (first, burst, code, _why) => {
       const fixture = startFixture(build, 'scenario.mjs', {
         controllers: [
           {
