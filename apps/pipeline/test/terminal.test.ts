@@ -36,7 +36,7 @@ let sessions = 0;
 /** An interactive bash in a tmux pane of its own server, removed after the test. */
 function terminal(dir: string, env: Record<string, string>) {
   const socket = `savepoint-test-${process.pid}-${++sessions}`;
-  const serverEnv = { ...process.env, ...env, PS1: 'test$ ' };
+  const serverEnv: NodeJS.ProcessEnv = { ...process.env, ...env, PS1: 'test$ ' };
   delete serverEnv.TMUX;
   delete serverEnv.CI;
   const tmux = (...args: string[]) =>
