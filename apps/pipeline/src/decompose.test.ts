@@ -141,6 +141,14 @@ describe('decomposePrd', () => {
     ]);
   });
 
+  it('skips YAML front matter', () => {
+    const backlog = decomposePrd(
+      '---\ntitle: Billing\nowner: me\n---\n# Billing\n## Charge\n- x\n',
+    );
+    expect(backlog.backlog[0]!.title).toBe('Billing');
+    expect(backlog.backlog[0]!.milestones[0]!.tasks.map((t) => t.title)).toEqual(['Charge']);
+  });
+
   it('starts checked items Complete and rolls that up', () => {
     const backlog = decomposePrd(
       '## A\n- [x] done\n* [X] also done\n- [ ] to do\n## B\n- [x] finished\n',

@@ -247,6 +247,13 @@ const MAX_TITLE = 200;
 function outline(text: string): Block[] {
   const blocks: Block[] = [];
   const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  // YAML front matter is metadata, and its closing `---` would otherwise underline a heading.
+  if (lines[0]?.trim() === '---') {
+    const end = lines.findIndex(
+      (line, i) => i > 0 && (line.trim() === '---' || line.trim() === '...'),
+    );
+    if (end > 0) lines.splice(0, end + 1);
+  }
   let fence: string | null = null;
   let paragraph: string[] = [];
   let currentItem: Extract<Block, { kind: 'item' }> | null = null;
