@@ -24,7 +24,7 @@ import {
 } from '@savepoint/task-schema';
 import { type Command, type ExecutionOptions, parseCommand, USAGE, UsageError } from './args.ts';
 import { carryOverComplete } from './carry-over.ts';
-import { decomposePrd } from './decompose.ts';
+import { DecomposeError, decomposePrd } from './decompose.ts';
 import { executeSession, type Io, round1, sumCounts } from './execute.ts';
 import { renderTree } from './tree.ts';
 
@@ -112,7 +112,7 @@ async function run(command: RunCommand, io: Io): Promise<number> {
   await manager.initialize({
     backlog: ({ parent }) => {
       // A session for this PRD appeared since the check above (another process made it).
-      if (!planned) planned = decomposePrd(prdText);
+      if (!planned) planned = decomposePrd(prdText, { source: prdPath });
       if (!parent) return planned;
       const { backlog, carried } = carryOverComplete(planned, parent.backlog);
       if (carried.length > 0 && !command.json) {
@@ -260,7 +260,7 @@ async function produceBacklog(
     const output = await captureCommand(command.decompose, { SAVEPOINT_PRD: prdPath });
     return parseBacklog(output, { source: `output of --decompose '${command.decompose}'` });
   }
-  return decomposePrd(prdText);
+  return decomposePrd(prdText, { source: prdPath });
 }
 
 function checkScope(backlog: Backlog, scope: string | undefined): void {
@@ -335,6 +335,7 @@ function captureCommand(command: string, env: Record<string, string>): Promise<s
 
 function describeError(error: unknown): { message: string; exitCode: number } {
   if (error instanceof CliError) return { message: error.message, exitCode: error.exitCode };
+  if (error instanceof DecomposeError) return { message: error.message, exitCode: EXIT.INPUT };
   if (error instanceof BacklogError) {
     const shown = error.issues.filter((issue) => issue.severity === 'error').slice(0, 20);
     const lines = shown.map((issue) => `  ${formatIssue(issue)}`);
