@@ -23,6 +23,8 @@ export interface CommandWorkerOptions {
 const DRAIN_MS = 100;
 /** How often a terminated group is checked for members still alive. */
 const POLL_MS = 20;
+/** How long to wait for SIGKILLed processes to disappear. */
+const KILL_WAIT_MS = 1000;
 
 /**
  * A worker that runs `command` through `/bin/sh -c` once per attempt, in a process group of its
@@ -238,8 +240,8 @@ function terminateGroup(pgid: number, graceMs: number): Promise<void> {
       if (!groupIsAlive(pgid)) return resolve();
       if (Date.now() >= deadline) {
         signalGroup(pgid, 'SIGKILL');
-        // After SIGKILL only zombies waiting for their reaper can be left.
-        return resolve();
+        // SIGKILL cannot be refused, but dying takes a moment: wait (briefly) until it is done.
+        if (Date.now() >= deadline + KILL_WAIT_MS) return resolve();
       }
       setTimeout(check, POLL_MS);
     };
