@@ -26,6 +26,7 @@ export type {
   RunSummary,
   Worker,
   WorkerContext,
+  WorkerReturn,
   WorkResult,
 } from './types.ts';
 export {

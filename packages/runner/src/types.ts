@@ -73,11 +73,11 @@ export interface WorkerContext {
 }
 
 /** A worker: does one attempt of one subtask. Must stop soon after `signal` aborts. */
-export type Worker = (
-  item: Subtask,
-  context: WorkerContext,
-  signal: AbortSignal,
-) => Promise<WorkResult | undefined> | WorkResult | undefined;
+export type Worker = (item: Subtask, context: WorkerContext, signal: AbortSignal) => WorkerReturn;
+
+/** What a worker returns: a result, or nothing for success (also as a promise). */
+// biome-ignore lint/suspicious/noConfusingVoidType: a function without a return statement is a worker that succeeded
+export type WorkerReturn = Promise<WorkResult | undefined | void> | WorkResult | undefined | void;
 
 /** One subtask that ended Failed in this run. */
 export interface FailureRecord {
