@@ -71,7 +71,7 @@ export class ProcessGroups {
     for (const pid of processesWithToken(this.token)) signalProcess(pid, 'SIGKILL');
     this.#groups.clear();
     try {
-      writeFileAtomicSync(this.#file, this.#text(), { durability: 'file' });
+      writeFileAtomicSync(this.#file, this.#text(), { durability: 'none' });
     } catch {
       // The process is about to exit; the token already on disk lets the next run finish the job.
     }
@@ -108,7 +108,9 @@ export class ProcessGroups {
 
   async #write(): Promise<void> {
     try {
-      await writeFileAtomic(this.#file, this.#text(), { durability: 'file' });
+      // Atomic but not fsynced: the record only has to survive the runner's own death. After a
+      // power cut every process it lists is gone anyway.
+      await writeFileAtomic(this.#file, this.#text(), { durability: 'none' });
     } catch (cause) {
       throw new RunnerError('IO', `cannot record worker processes in ${this.#file}`, {
         path: this.#file,
