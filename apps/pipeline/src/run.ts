@@ -161,8 +161,7 @@ export async function runSession(
 
   function report(event: RunnerEvent): void {
     const id = event.item.id;
-    if (event.type === 'started' && event.attempt >= 1)
-      tracker.start(id, { title: event.item.title });
+    if (event.type === 'started') tracker.start(id, { title: event.item.title });
     else if (event.type === 'output' && options.output === 'stream') say(`[${id}] ${event.line}`);
     else if (event.type === 'finished') tracker.complete(id, { title: event.item.title });
     else if (event.type === 'retry') {
