@@ -268,6 +268,24 @@ describe('no process outlives the CLI', () => {
     }, 60_000);
   }
 
+  it('when a grandchild left the group with setsid (holding the output pipe), done and on Ctrl-C', async () => {
+    const w = workspace(independent(3));
+    const marker = newMarker();
+    // S1 and S2 finish at once but leave a setsid sleep that keeps stdout open; S3 is interrupted.
+    const worker = `echo "$SAVEPOINT_ITEM_ID" >> "${w.log}"; setsid sleep 123 & if [ "$SAVEPOINT_ITEM_ID" = P1.M1.T1.S3 ]; then sleep 60; fi`;
+    const cli = startCli(
+      ['run', w.prd, '--plan-dir', w.plan, '--backlog', w.backlog, '--exec', worker],
+      w.dir,
+      marker.env,
+    );
+    await waitFor(() => readLines(w.log).length === 3, 20_000, 'the third subtask to start');
+    cli.child.kill('SIGINT');
+    const result = await cli.result;
+    expect(result.code, result.stderr).toBe(130);
+    expect(statuses(w.plan)).toEqual(['Complete', 'Complete', 'Planned']);
+    await expectNoneLeft(marker.text);
+  }, 60_000);
+
   it('on a double Ctrl-C with workers that trap SIGTERM', async () => {
     const w = workspace(independent(2));
     const marker = newMarker();
