@@ -30,8 +30,8 @@ export type {
   WorkResult,
 } from './types.ts';
 export {
-  type ClaimOutcome,
   createSessionSource,
+  type OutcomeStatus,
   type SessionSourceOptions,
   type WorkSource,
 } from './work-source.ts';

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { commandWorker } from './command-worker.ts';
 import { createRunner, type RunnerOptions } from './runner.ts';
 import type { RunnerEvent, Worker } from './types.ts';
+import { createSessionSource, type WorkSource } from './work-source.ts';
 
 let dirs: string[] = [];
 afterEach(() => {
@@ -247,6 +248,36 @@ describe('createRunner with function workers', () => {
       attempt: 1,
       previous_log: null,
     });
+    await manager.close();
+  });
+
+  it('takes work from a custom source and drops an outcome whose claim was lost', async () => {
+    const manager = await open([[], []]);
+    const inner = createSessionSource(manager);
+    const released: string[] = [];
+    let lost = false;
+    const source: WorkSource = {
+      ...inner,
+      async release(id, status) {
+        released.push(`${id} ${status}`);
+        // As a store would answer once when the lease on S1 expired during its first attempt:
+        // the item goes back for another worker, here this runner again.
+        const lose = id === 'P1.M1.T1.S1' && !lost;
+        lost ||= lose;
+        await inner.release(id, lose ? 'Planned' : status);
+        return !lose;
+      },
+    };
+    const { done, events } = run(manager, () => undefined, { source });
+    const summary = await done;
+    expect(released).toEqual([
+      'P1.M1.T1.S1 Complete',
+      'P1.M1.T1.S1 Complete',
+      'P1.M1.T1.S2 Complete',
+    ]);
+    expect(summary.completed).toEqual(['P1.M1.T1.S1', 'P1.M1.T1.S2']);
+    expect(events.filter((e) => e.type === 'finished')).toHaveLength(2);
+    expect(events.filter((e) => e.type === 'started')).toHaveLength(3);
     await manager.close();
   });
 

@@ -202,7 +202,8 @@ export function createRunner(options: RunnerOptions): Runner {
         return;
       }
       if (result.ok) {
-        await source.release(item.id, 'Complete');
+        // A claim lost meanwhile (an expired lease) runs again elsewhere: not counted here.
+        if (!(await source.release(item.id, 'Complete'))) return;
         summary.completed.push(item.id);
         emit({ type: 'finished', item, attempts: tries });
         return;
@@ -219,7 +220,7 @@ export function createRunner(options: RunnerOptions): Runner {
           logPath,
           at: new Date().toISOString(),
         };
-        await source.release(item.id, 'Failed');
+        if (!(await source.release(item.id, 'Failed'))) return;
         summary.failed.push(record);
         emit({ type: 'failed', item, failure: record });
         return;

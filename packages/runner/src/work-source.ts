@@ -2,13 +2,15 @@ import type { SessionManager } from '@savepoint/session';
 import type { Subtask } from '@savepoint/task-schema';
 
 /** The final status a claim ends with: done, failed, or given back to run again later. */
-export type ClaimOutcome = 'Complete' | 'Failed' | 'Planned';
+export type OutcomeStatus = 'Complete' | 'Failed' | 'Planned';
 
 /**
  * Where a runner gets its work and records what happened to it. The in-process implementation
- * ({@link createSessionSource}) claims through the open session's index; a store that serves
- * several workers (claims under a lease for a worker id, renewed by heartbeats, outcomes fenced
- * by the lease owner) can implement the same interface.
+ * ({@link createSessionSource}) claims through the open session's index. A store that serves
+ * several workers (`@savepoint/session`'s `SessionClaims`: `claimNext` under a lease for a worker
+ * id, `renew`, `record` fenced by the lease) fits behind the same interface: `claim` maps to
+ * `claimNext`, the source renews the leases it holds on a timer of its own, and `release` maps to
+ * `record`, returning `false` when the lease was lost so the runner drops that outcome.
  */
 export interface WorkSource {
   /** Puts work a killed run left in flight back at rest; returns the ids it reset. */
@@ -21,8 +23,12 @@ export interface WorkSource {
   claim(): Promise<Subtask | undefined>;
   /** Records a status of a held subtask between attempts (Retrying, then Implementing again). */
   mark(id: string, status: 'Implementing' | 'Retrying'): Promise<void>;
-  /** Records the outcome durably and gives up the claim. */
-  release(id: string, outcome: ClaimOutcome): Promise<void>;
+  /**
+   * Records the outcome durably and gives up the claim. Resolves `false` when the outcome was not
+   * recorded because the claim was no longer this runner's (a lease that expired): the subtask
+   * will run again elsewhere, and the runner does not count it.
+   */
+  release(id: string, outcome: OutcomeStatus): Promise<boolean>;
   /** Gives every held claim back (Planned) in memory, synchronously: for a process that must exit now. */
   releaseAllSync(): void;
 }
@@ -91,6 +97,7 @@ export function createSessionSource(
       if (outcome === 'Failed') failed.add(id);
       current();
       await record(manager.flushUpdates());
+      return true;
     },
     releaseAllSync() {
       for (const id of held) {
