@@ -10,13 +10,17 @@ export type ProgressMode = 'auto' | 'always' | 'never';
 /** Options shared by `run` and `resume`: how the work is done. */
 export interface ExecutionOptions {
   planDir: string;
+  /** Options left undefined were not given: the session's run.json (or the default) decides. */
   exec: string | undefined;
-  simulateMs: number;
-  retries: number;
+  simulateMs: number | undefined;
+  retries: number | undefined;
+  concurrency: number | undefined;
   scope: string | undefined;
   qa: string | undefined;
   progress: ProgressMode;
   json: boolean;
+  /** `stream`: print every worker line prefixed with its item id; `quiet`: bar and failures. */
+  output: 'stream' | 'quiet';
   /** When pending status changes are written: after each subtask, or after every change. */
   flush: 'subtask' | 'change';
 }
@@ -32,8 +36,8 @@ export type Command =
 
 export const USAGE = `Usage:
   savepoint run <prd.md> [--plan-dir DIR] [--backlog FILE | --decompose CMD] [--exec CMD | --simulate MS]
-                         [--retries N] [--scope ID] [--qa CMD] [--progress auto|always|never] [--json]
-                         [--flush subtask|change]
+                         [--concurrency N] [--retries N] [--scope ID] [--qa CMD] [--output quiet|stream]
+                         [--progress auto|always|never] [--json] [--flush subtask|change]
   savepoint resume [--plan-dir DIR] [--session ID] [execution options as for run]
   savepoint status [--plan-dir DIR] [--session ID] [--json] [--tree]
   savepoint validate <tasks.json | session folder> [--json]
@@ -45,10 +49,16 @@ Options:
   --backlog FILE     use this tasks.json for a new session instead of decomposing the PRD
   --decompose CMD    run CMD (PRD path in SAVEPOINT_PRD); its stdout is the backlog for a new session
   --exec CMD         run CMD through the shell once per subtask; exit 0 means Complete. It gets
-                     SAVEPOINT_ITEM_ID, SAVEPOINT_ITEM_TITLE, SAVEPOINT_SESSION_DIR, SAVEPOINT_ATTEMPT
-  --simulate MS      without --exec, pretend each subtask takes MS milliseconds (default 150)
+                     SAVEPOINT_ITEM_ID, SAVEPOINT_ITEM_TITLE, SAVEPOINT_ATTEMPT, SAVEPOINT_SESSION_DIR
+                     and SAVEPOINT_ITEM_FILE (JSON: item, ancestors, context_scope, dependencies)
+  --simulate MS      pretend each subtask takes MS milliseconds instead of running a command
+  --concurrency N    run up to N subtasks at once (default 1)
   --retries N        extra attempts for a failing subtask (default 2)
   --scope ID         only run subtasks under this id (P1, P1.M2, P1.M2.T3 or P1.M2.T3.S4)
+                     --exec, --concurrency, --retries and --scope are kept in the session's run.json:
+                     resume reuses them, and one given again replaces the stored one
+  --output MODE      quiet (default: progress and failures) or stream (every worker line, prefixed
+                     with its item id); each attempt's output is kept in <session>/logs/
   --qa CMD           run CMD once when every subtask is Complete; failure output goes to TEST_RESULTS.md
   --progress MODE    auto (bar in a terminal, plain lines otherwise), always (bar) or never
   --json             print one JSON object on stdout at the end (progress goes to stderr)
@@ -62,6 +72,8 @@ const executionOptions = {
   'plan-dir': { type: 'string' },
   exec: { type: 'string' },
   simulate: { type: 'string' },
+  concurrency: { type: 'string' },
+  output: { type: 'string' },
   retries: { type: 'string' },
   scope: { type: 'string' },
   qa: { type: 'string' },
@@ -183,12 +195,20 @@ function execution(values: Record<string, string | boolean | undefined>): Execut
   if (flush !== 'subtask' && flush !== 'change') {
     throw new UsageError(`--flush must be subtask or change, not '${flush}'`);
   }
+  const output = (values.output as string | undefined) ?? 'quiet';
+  if (output !== 'quiet' && output !== 'stream') {
+    throw new UsageError(`--output must be quiet or stream, not '${output}'`);
+  }
+  const concurrency = optionalInteger(values.concurrency as string | undefined, '--concurrency');
+  if (concurrency === 0) throw new UsageError('--concurrency must be 1 or more');
   return {
     flush,
+    output,
+    concurrency,
     planDir: (values['plan-dir'] as string | undefined) ?? 'plan',
     exec: exec === undefined ? undefined : nonEmpty(exec, '--exec'),
-    simulateMs: integer(simulate, '--simulate', 150),
-    retries: integer(values.retries as string | undefined, '--retries', 2),
+    simulateMs: optionalInteger(simulate, '--simulate'),
+    retries: optionalInteger(values.retries as string | undefined, '--retries'),
     scope: values.scope as string | undefined,
     qa: values.qa === undefined ? undefined : nonEmpty(values.qa as string, '--qa'),
     progress,
@@ -196,8 +216,8 @@ function execution(values: Record<string, string | boolean | undefined>): Execut
   };
 }
 
-function integer(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
+function optionalInteger(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
     throw new UsageError(`${flag} takes a whole number of 0 or more, not '${value}'`);
   }

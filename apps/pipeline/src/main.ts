@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import { type RunConfig, RunnerError } from '@savepoint/runner';
 import {
   findLatestSession,
   findSessionByPRD,
@@ -25,7 +26,7 @@ import {
 import { type Command, type ExecutionOptions, parseCommand, USAGE, UsageError } from './args.ts';
 import { carryOverComplete } from './carry-over.ts';
 import { DecomposeError, decomposePrd } from './decompose.ts';
-import { executeSession, type Io, round1, sumCounts } from './execute.ts';
+import { countsReport, type Io, planRun, runSession } from './run.ts';
 import { renderTree } from './tree.ts';
 
 /** Exit codes of the `savepoint` CLI. */
@@ -98,10 +99,11 @@ async function run(command: RunCommand, io: Io): Promise<number> {
 
   // Everything that can fail on bad input happens before anything is written.
   const existing = await findSessionByPRD(planDir, prdText);
+  const config = needWorker(await planRun(existing?.path, command));
   let planned: Backlog | undefined;
   if (!existing) {
     planned = await produceBacklog(command, prdPath, prdText);
-    checkScope(planned, command.scope);
+    checkScope(planned, config.scope);
   } else if (command.backlogPath !== undefined || command.decompose !== undefined) {
     io.stderr.write(
       `Session ${existing.id} already exists for this PRD: resuming it; ${command.backlogPath !== undefined ? '--backlog' : '--decompose'} is only used for a new session\n`,
@@ -123,32 +125,39 @@ async function run(command: RunCommand, io: Io): Promise<number> {
       return backlog;
     },
   });
-  return execute(manager, command, io);
+  return execute(manager, config, command, io);
 }
 
 async function resume(command: ResumeCommand, io: Io): Promise<number> {
   const planDir = resolve(command.planDir);
   const target = await pickSession(planDir, command.session);
+  const config = needWorker(await planRun(target.path, command));
   const manager = new SessionManager({ planDir, prdPath: join(target.path, 'prd_snapshot.md') });
   await manager.loadSession(target.path);
-  return execute(manager, command, io);
+  return execute(manager, config, command, io);
 }
 
 async function execute(
   manager: SessionManager,
+  config: RunConfig,
   options: ExecutionOptions,
   io: Io,
 ): Promise<number> {
-  const state = manager.currentSession;
-  if (!state) throw new CliError('no session is open');
   try {
-    checkScope(state.taskRegistry, options.scope);
+    checkScope(manager.currentSession!.taskRegistry, config.scope);
   } catch (error) {
     await manager.close();
     throw error;
   }
-  const outcome = await executeSession(manager, state, options, io);
-  return outcome.exitCode;
+  return runSession(manager, config, options, io);
+}
+
+/** Simulated work happens only when asked for: no worker at all is a usage error. */
+function needWorker(config: RunConfig | undefined): RunConfig {
+  if (config) return config;
+  throw new CliError(
+    'no worker for this session: add --exec CMD to run CMD once per subtask (it is remembered for resume), or --simulate MS to pretend each subtask takes MS milliseconds',
+  );
 }
 
 async function status(command: Extract<Command, { name: 'status' }>, io: Io): Promise<number> {
@@ -157,17 +166,10 @@ async function status(command: Extract<Command, { name: 'status' }>, io: Io): Pr
   const snapshot = await readSession(target.path);
   const index = createBacklogIndex(snapshot.backlog);
   const counts = index.countByStatus();
-  const total = sumCounts(counts) - counts.Obsolete;
-  const remaining = total - counts.Complete - counts.Failed;
   const report = {
     session: snapshot.metadata.id,
-    total,
-    completed: counts.Complete,
-    failed: counts.Failed,
-    remaining,
-    percentage: total === 0 ? 100 : round1((counts.Complete / total) * 100),
+    ...countsReport(counts),
     currentItemId: snapshot.currentItemId,
-    byStatus: counts,
   };
   if (command.json) {
     io.stdout.write(
@@ -215,8 +217,9 @@ async function sessions(command: Extract<Command, { name: 'sessions' }>, io: Io)
   const rows = [];
   for (const summary of found) {
     const snapshot = await readSession(summary.path);
-    const counts = createBacklogIndex(snapshot.backlog).countByStatus();
-    const total = sumCounts(counts) - counts.Obsolete;
+    const { total, completed, failed, percentage } = countsReport(
+      createBacklogIndex(snapshot.backlog).countByStatus(),
+    );
     rows.push({
       id: summary.id,
       sequence: summary.sequence,
@@ -224,9 +227,9 @@ async function sessions(command: Extract<Command, { name: 'sessions' }>, io: Io)
       parent: snapshot.metadata.parentSession,
       createdAt: summary.createdAt.toISOString(),
       total,
-      completed: counts.Complete,
-      failed: counts.Failed,
-      percentage: total === 0 ? 100 : round1((counts.Complete / total) * 100),
+      completed,
+      failed,
+      percentage,
     });
   }
   if (command.json) {
@@ -345,6 +348,12 @@ function describeError(error: unknown): { message: string; exitCode: number } {
         : [];
     const head = error.source ? `${error.source}: invalid backlog (${error.code})` : error.message;
     return { message: [head, ...lines, ...more].join('\n'), exitCode: EXIT.INPUT };
+  }
+  if (error instanceof RunnerError) {
+    return {
+      message: error.message,
+      exitCode: error.code === 'INVALID_CONFIG' ? EXIT.INPUT : EXIT.FAILED,
+    };
   }
   if (error instanceof SessionError) {
     if (error.code === 'LOCKED') return { message: error.message, exitCode: EXIT.LOCKED };
