@@ -16,7 +16,6 @@ import {
   writeFileAtomicSync,
 } from '@savepoint/atomic-store';
 import { SessionError, type SessionLockHolder } from './errors.ts';
-import { lockLost } from './internal/lock-lost.ts';
 import {
   baseOf,
   checkBatch,
@@ -26,6 +25,7 @@ import {
   type JournalBase,
   matchesBase,
 } from './internal/journal.ts';
+import { lockLost } from './internal/lock-lost.ts';
 import { formatSessionName, isArtifactName, parseSessionName, SESSION_FILES } from './layout.ts';
 import type {
   ChangeBatch,
@@ -59,8 +59,6 @@ export interface FileStoreOptions {
    */
   tempMaxAgeMs?: number;
 }
-
-
 
 /** The name of the plan directory's creation lock. */
 export const PLAN_LOCK_NAME = '.plan.lock';
@@ -180,7 +178,13 @@ class FileStore implements SessionStore {
         throw fromStoreError(error, planDir, `cannot sync plan directory ${planDir}`);
       });
       const createdAt = await createdAtOf(finalPath);
-      const session: SessionSummary = { id, sequence, hash: draft.hash, path: finalPath, createdAt };
+      const session: SessionSummary = {
+        id,
+        sequence,
+        hash: draft.hash,
+        path: finalPath,
+        createdAt,
+      };
       const handle = new FileSessionHandle(session, sessionLock);
       handle.adoptCreated(tasksBytes);
       return { status: 'created', session, handle };
@@ -487,10 +491,14 @@ class FileSessionHandle implements SessionHandle {
 
   #assertOpen(operation: string): void {
     if (this.#released) {
-      throw new SessionError('NO_SESSION', `${operation}: session ${this.summary.id} was released`, {
-        id: this.summary.id,
-        path: this.#folder,
-      });
+      throw new SessionError(
+        'NO_SESSION',
+        `${operation}: session ${this.summary.id} was released`,
+        {
+          id: this.summary.id,
+          path: this.#folder,
+        },
+      );
     }
   }
 
@@ -695,7 +703,6 @@ function checkArtifact(name: string, text: string, operation: string): void {
     throw new TypeError(`${operation} expected text to be a string, got ${show(text)}`);
   }
 }
-
 
 async function sweepTempFolders(
   planDir: string,

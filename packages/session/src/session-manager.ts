@@ -316,9 +316,7 @@ export class SessionManager {
     if (this.#open || this.#opening) {
       throw new TypeError('loadSession expected no open session; call close() first');
     }
-    return this.#startOpening(() =>
-      openExisting(this.#store, path, options.signal, this.#logger),
-    );
+    return this.#startOpening(() => openExisting(this.#store, path, options.signal, this.#logger));
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { Backlog } from '@savepoint/task-schema';
+import { SessionError } from './errors.ts';
 import { listSessionFolders, readSessionFolder } from './file-store.ts';
 import { hashPrd } from './hash.ts';
-import { SessionError } from './errors.ts';
 import { toMetadata } from './internal/backlog.ts';
 import { materialize } from './internal/load.ts';
 import type { LoadedSession, SessionListing, SessionSummary } from './store.ts';

@@ -1,8 +1,8 @@
 import type { Backlog } from '@savepoint/task-schema';
 import { SESSION_FILES } from '../layout.ts';
 import type { LoadedSession } from '../store.ts';
-import { applyBatches } from './changes.ts';
 import { validateBacklog } from './backlog.ts';
+import { applyBatches } from './changes.ts';
 
 /** A loaded session's backlog: snapshot plus changes, validated once. */
 export interface MaterializedBacklog {

@@ -68,11 +68,10 @@ export async function readPrd(prd: { path: string } | { text: string }): Promise
         cause: error,
       });
     }
-    throw new SessionError(
-      'IO',
-      `cannot read PRD file ${prd.path}: ${(error as Error).message}`,
-      { path: prd.path, cause: error },
-    );
+    throw new SessionError('IO', `cannot read PRD file ${prd.path}: ${(error as Error).message}`, {
+      path: prd.path,
+      cause: error,
+    });
   }
   return { bytes, text: new TextDecoder().decode(bytes), hash: hashPrd(bytes) };
 }

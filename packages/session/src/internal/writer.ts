@@ -122,11 +122,7 @@ export class SessionWriter {
   /** Called after every recorded change: applies the flush policy. */
   changed(): void {
     const { maxPending } = this.#policy;
-    if (
-      maxPending !== undefined &&
-      this.#live.pending.updates >= maxPending &&
-      !this.#autoQueued
-    ) {
+    if (maxPending !== undefined && this.#live.pending.updates >= maxPending && !this.#autoQueued) {
       this.#autoQueued = true;
       this.#autoFlush('maxPending');
       return;
@@ -377,4 +373,3 @@ function estimateBytes(batch: ChangeBatch): number {
   if (batch.currentItemId) bytes += batch.currentItemId.length + 8;
   return bytes;
 }
-
