@@ -259,7 +259,6 @@ class FileSessionHandle implements SessionHandle {
   #hasBase = false;
   #lastSequence = 0;
   #loaded = false;
-  #journalExists = false;
   #busy = 0;
   #released = false;
 
@@ -293,7 +292,6 @@ class FileSessionHandle implements SessionHandle {
     this.#validBytes = this.#hasBase ? tail.validBytes : 0;
     this.#cutTo =
       loaded.journalSize === this.#validBytes && this.#hasBase ? undefined : this.#validBytes;
-    this.#journalExists = loaded.journalSize > 0;
     this.#loaded = true;
     return loaded.session;
   }
@@ -340,21 +338,15 @@ class FileSessionHandle implements SessionHandle {
     try {
       await writeOrThrow(this.#tasksPath, bytes);
       // From here the snapshot holds every batch; the journal's base no longer matches it, so a
-      // crash before the journal is emptied leaves a stale journal that loading ignores.
-      this.#base = baseOf(bytes, snapshot.sequence);
-      this.#lastSequence = snapshot.sequence;
-      this.#hasBase = false;
-      this.#validBytes = 0;
-      this.#cutTo = 0;
-      if (this.#journal) {
-        await this.#journal.truncate(0);
-        this.#cutTo = undefined;
-      } else if (this.#journalExists) {
-        // A journal left from before: open it now so it is emptied while nothing else runs.
-        this.#journal = await openAppendFile(this.#journalPath);
-        await this.#journal.truncate(0);
-        this.#cutTo = undefined;
-      }
+      // crash before the journal is replaced leaves a stale journal that loading ignores.
+      this.#startJournal(bytes, snapshot.sequence);
+      const previous = this.#journal;
+      this.#journal = undefined;
+      await previous?.close().catch(() => undefined);
+      // A fresh journal holding only its base, put in place atomically: the snapshot's sequence
+      // number survives, and there is never a moment without a valid journal.
+      await writeOrThrow(this.#journalPath, encodeBase(this.#base!));
+      this.#journalStarted();
     } catch (error) {
       throw fromStoreError(error, this.#tasksPath, `cannot compact ${this.#folder}`);
     } finally {
@@ -369,21 +361,34 @@ class FileSessionHandle implements SessionHandle {
     } catch (error) {
       throw fromStoreError(error, this.#tasksPath, `cannot compact ${this.#folder}`);
     }
-    this.#base = baseOf(bytes, snapshot.sequence);
-    this.#lastSequence = snapshot.sequence;
+    this.#startJournal(bytes, snapshot.sequence);
+    // An asynchronous write may still be running on the journal's descriptor (a process exiting
+    // in the middle of a flush): leave the journal alone then; its base no longer matches.
+    if (this.#busy > 0) return;
+    try {
+      this.#journal?.closeSync();
+      this.#journal = undefined;
+      writeFileAtomicSync(this.#journalPath, encodeBase(this.#base!));
+      this.#journalStarted();
+    } catch {
+      // The journal stays stale, which loading ignores; the snapshot is what counts.
+    }
+  }
+
+  /** A new snapshot is in place: the journal on disk is stale until replaced. */
+  #startJournal(bytes: Buffer, sequence: number): void {
+    this.#base = baseOf(bytes, sequence);
+    this.#lastSequence = sequence;
     this.#hasBase = false;
     this.#validBytes = 0;
     this.#cutTo = 0;
-    // An asynchronous write may still be running on the journal's descriptor (a process exiting
-    // in the middle of a flush): leave the journal alone then; its base no longer matches.
-    if (this.#journal && this.#busy === 0) {
-      try {
-        this.#journal.truncateSync(0);
-        this.#cutTo = undefined;
-      } catch {
-        // The journal stays stale, which loading ignores; the snapshot is what counts.
-      }
-    }
+  }
+
+  /** The journal on disk is the new snapshot's base alone. */
+  #journalStarted(): void {
+    this.#hasBase = true;
+    this.#validBytes = encodeBase(this.#base!).byteLength;
+    this.#cutTo = undefined;
   }
 
   async writeArtifact(name: string, text: string): Promise<string> {

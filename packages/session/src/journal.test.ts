@@ -135,7 +135,11 @@ describe('tasks.journal', () => {
     await manager.close();
     const compacted = (await readSession(folder)).backlog;
     expect(compacted).not.toEqual(expected);
-    expect((await stat(journal)).size).toBe(0);
+    // The compaction left a fresh journal holding only its base (the snapshot's batch number).
+    const fresh = decodeJournal(await readFile(journal), journal);
+    expect(fresh.batches).toEqual([]);
+    expect(fresh.base?.sequence).toBe(4);
+    expect((await stat(journal)).size).toBe(fresh.validBytes);
     // Put the old journal back, as if the compaction died before emptying it.
     await copyFile(stale, journal);
     expect((await readSession(folder)).backlog).toEqual(compacted);
