@@ -20,6 +20,7 @@ export {
   SESSION_FILES,
   type SessionName,
 } from './layout.ts';
+export { MIN_COMPACT_BYTES } from './internal/writer.ts';
 export { createMemoryStore, type MemoryStoreOptions } from './memory-store.ts';
 export {
   type BacklogSource,
