@@ -127,26 +127,39 @@ export async function run(options = {}) {
       const journal = join(folder, 'tasks.journal');
       const floorFile = join(root, 'batch-floor.journal');
       const floorFd = openSync(floorFile, 'a');
-      const rounds = quick ? 5 : 15;
+      const rounds = quick ? 6 : 30;
+      let lastBytes = Buffer.alloc(0);
       const flushSamples = [];
       const floorSamples = [];
       let status = 'Planned';
       try {
-        for (let round = -1; round < rounds; round++) {
+        for (let round = -2; round < rounds; round++) {
           status = status === 'Complete' ? 'Planned' : 'Complete';
           const offset = round * 1_000;
           for (let k = 0; k < 1_000; k++) {
             manager.updateItemStatus(ids[(Math.abs(offset) + k * 10) % ids.length], status);
           }
           const before = existsSync(journal) ? statSync(journal).size : 0;
-          const flushMs = await timed(() => manager.flushUpdates());
-          // The very bytes the flush appended, appended again with one write and one fdatasync.
-          const bytes = readFileSync(journal).subarray(before);
-          const floorMs = await timed(() => {
+          // The floor appends the bytes a flush of 1,000 changes appended (the previous round's,
+          // of the same size), with one write and one fdatasync. The order alternates, so the
+          // garbage the 1,000 updates left falls on both alike.
+          const floor = () => {
             let written = 0;
-            while (written < bytes.length) written += writeSync(floorFd, bytes, written);
+            while (written < lastBytes.length) written += writeSync(floorFd, lastBytes, written);
             fdatasyncSync(floorFd);
-          });
+          };
+          const flush = () => manager.flushUpdates();
+          let flushMs;
+          let floorMs;
+          if (round % 2 === 0) {
+            floorMs = await timed(floor);
+            flushMs = await timed(flush);
+          } else {
+            flushMs = await timed(flush);
+            floorMs = await timed(floor);
+          }
+          const bytes = readFileSync(journal).subarray(before);
+          lastBytes = bytes;
           if (round >= 0) {
             flushSamples.push(flushMs);
             floorSamples.push(floorMs);
