@@ -13,6 +13,7 @@ export {
   sessionLockPath,
 } from './file-store.ts';
 export { hashPrd, PRD_HASH_LENGTH } from './hash.ts';
+export { MIN_COMPACT_BYTES } from './internal/writer.ts';
 export {
   formatSessionName,
   isArtifactName,
@@ -20,6 +21,7 @@ export {
   SESSION_FILES,
   type SessionName,
 } from './layout.ts';
+export { createMemoryStore, type MemoryStoreOptions } from './memory-store.ts';
 export {
   type BacklogSource,
   type FlushPolicy,
@@ -44,11 +46,23 @@ export {
   type SessionSnapshot,
 } from './sessions.ts';
 export type {
+  ChangeBatch,
+  Claim,
+  ClaimOptions,
+  ClaimOutcome,
   CreateSessionResult,
+  IncompleteSession,
+  JournalTail,
+  LoadedSession,
+  RecordResult,
+  SessionClaims,
   SessionDraft,
-  SessionLock,
+  SessionHandle,
+  SessionListing,
+  SessionRef,
   SessionStore,
   SessionSummary,
-  StoredSession,
+  SnapshotInput,
+  StatusChange,
   StoreWaitOptions,
 } from './store.ts';
