@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runShellCommand, simulateWork } from './worker.ts';
 
@@ -32,22 +34,35 @@ describe('runShellCommand', () => {
   });
 
   it('stops the whole process group on abort, escalating to SIGKILL after the grace period', async () => {
-    const controller = new AbortController();
-    // The shell starts a grandchild that ignores SIGTERM; only SIGKILL of the group ends it.
-    const started = runShellCommand(
-      `sh -c 'trap "" TERM; echo $$; while true; do sleep 0.05; done' & wait`,
-      { env: {}, signal: controller.signal, graceMs: 300 },
-    );
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const t0 = Date.now();
-    controller.abort();
-    const result = await started;
-    const grandchild = Number.parseInt(result.outputTail.trim(), 10);
-    expect(result.aborted).toBe(true);
-    expect(Number.isInteger(grandchild) && grandchild > 0).toBe(true);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(alive(grandchild)).toBe(false);
-    expect(Date.now() - t0).toBeLessThan(4000);
+    const dir = mkdtempSync(join(tmpdir(), 'savepoint-worker-'));
+    try {
+      const pidFile = join(dir, 'grandchild.pid');
+      const controller = new AbortController();
+      // The shell starts a grandchild that ignores SIGTERM; only SIGKILL of the group ends it.
+      // The grandchild names itself in a file (renamed into place, so it is never read half
+      // written) once its trap is set: the test waits for that instead of for a time.
+      const started = runShellCommand(
+        `sh -c 'trap "" TERM; echo $$ > "$PID_FILE.tmp"; mv "$PID_FILE.tmp" "$PID_FILE"; while true; do sleep 0.05; done' & wait`,
+        { env: { PID_FILE: pidFile }, signal: controller.signal, graceMs: 300 },
+      );
+      while (!existsSync(pidFile)) await new Promise((resolve) => setTimeout(resolve, 10));
+      const grandchild = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
+      expect(Number.isInteger(grandchild) && grandchild > 0).toBe(true);
+      expect(alive(grandchild)).toBe(true);
+      const t0 = Date.now();
+      controller.abort();
+      const result = await started;
+      expect(result.aborted).toBe(true);
+      // The grandchild ignores SIGTERM, so only the SIGKILL after the grace period ended it.
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+      // SIGKILL has been sent; the kernel takes a moment to finish the process off.
+      for (let i = 0; i < 500 && alive(grandchild); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(alive(grandchild)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
