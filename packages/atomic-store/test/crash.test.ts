@@ -99,7 +99,7 @@ function readWritten(path: string): { seq: number } {
 
 describe('crash safety under SIGKILL', () => {
   it('leaves a whole old or new file after each of 210 kills at random moments', {
-    // 210 node processes started one after another per lane: minutes on a loaded 2-core machine.
+    // 70 node processes started one after another in each lane: minutes on a loaded machine.
     timeout: 600_000,
   }, async () => {
     const reports = await Promise.all([runLane('async'), runLane('sync'), runLane('json')]);
