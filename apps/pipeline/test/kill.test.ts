@@ -13,6 +13,8 @@ import {
 } from './helpers.ts';
 
 const KILLS = 50;
+/** No round lets more subtasks start than this: 50 rounds cannot get through all 300. */
+const MAX_STARTS = 3;
 
 describe('kill -9 at random moments', () => {
   it(`loses nothing that was saved across ${KILLS} SIGKILLs and never re-runs a Complete subtask`, async () => {
@@ -32,19 +34,27 @@ describe('kill -9 at random moments', () => {
       for (let round = 0; kills < KILLS && round < KILLS * 3; round++) {
         const run = startCli(args, dir);
         // Half the kills land at a random instant (start-up, session load, a write); the rest
-        // shortly after a subtask starts, so the run cannot finish before every kill is spent.
+        // shortly after a subtask starts. Either way a round is cut short once MAX_STARTS
+        // subtasks have started, so the run cannot finish before every kill is spent, however
+        // fast the machine; a slow machine only kills earlier in each round.
         const linesAtStart = readLines(log).length;
-        const timer =
-          Math.random() < 0.5
-            ? setTimeout(() => run.child.kill('SIGKILL'), 20 + Math.random() * 400)
-            : setInterval(() => {
-                if (readLines(log).length > linesAtStart) {
-                  clearInterval(timer);
-                  setTimeout(() => run.child.kill('SIGKILL'), Math.random() * 60);
-                }
-              }, 5);
+        const atRandom = Math.random() < 0.5;
+        const kill = () => run.child.kill('SIGKILL');
+        const timers: NodeJS.Timeout[] = [];
+        if (atRandom) timers.push(setTimeout(kill, 20 + Math.random() * 400));
+        const watch = setInterval(() => {
+          const started = readLines(log).length - linesAtStart;
+          if (started >= MAX_STARTS) {
+            clearInterval(watch);
+            kill();
+          } else if (!atRandom && started >= 1) {
+            clearInterval(watch);
+            timers.push(setTimeout(kill, Math.random() * 60));
+          }
+        }, 5);
         const result = await run.result;
-        clearInterval(timer);
+        clearInterval(watch);
+        for (const timer of timers) clearTimeout(timer);
         if (result.signal !== 'SIGKILL') {
           expect(result.code, result.stderr).toBe(0);
           break;

@@ -141,18 +141,17 @@ describe('acquireLock', () => {
         const newer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30_000)'], {
           stdio: 'ignore',
         });
-        // `sleep 0` exits at once, and the shell, replaced by `sleep 5`, never reaps it.
-        const shell = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], {
+        // `sleep 0` exits at once, and the shell, replaced by `sleep 120`, never reaps it (the
+        // test kills it when done, long before that).
+        const shell = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 120'], {
           stdio: ['ignore', 'pipe', 'ignore'],
         });
         try {
           const line = await new Promise<Buffer>((resolve) => shell.stdout.once('data', resolve));
           const zombie = Number(String(line).trim());
-          // `sleep 0` needs a moment to start and exit before it is a zombie.
-          for (let i = 0; i < 200 && !isZombie(zombie); i++) {
-            await new Promise((resolve) => setTimeout(resolve, 10));
-          }
-          expect(isZombie(zombie)).toBe(true);
+          // `sleep 0` needs a moment to start and exit before it is a zombie: wait for that, for
+          // as long as the test's own timeout allows.
+          while (!isZombie(zombie)) await new Promise((resolve) => setTimeout(resolve, 10));
           plantLock(path, {
             pid: newer.pid!,
             startedAt: new Date(Date.now() - 60_000).toISOString(),
@@ -203,8 +202,12 @@ describe('acquireLock', () => {
     const path = join(dir, 'run.lock');
     const lock = await acquireLock(path, { staleMs: 900 });
     const created = statSync(path).mtimeMs;
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
-    expect(statSync(path).mtimeMs).toBeGreaterThan(created);
+    // Wait until the lock is older than staleMs and has been touched since it was created (the
+    // timer touches it every staleMs / 3); then a second taker must still find it fresh.
+    const since = Date.now();
+    while (Date.now() - since < 1_200 || statSync(path).mtimeMs <= created) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     await expect(acquireLock(path, { staleMs: 900 })).rejects.toMatchObject({ code: 'LOCKED' });
     await lock.release();
   });

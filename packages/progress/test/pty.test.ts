@@ -29,9 +29,16 @@ interface Run {
   output: string;
   code: number | null;
   signal: NodeJS.Signals | null;
-  ms: number;
+  /** `Date.now()` when the child closed. */
+  closedAt: number;
   facts: Record<string, unknown> | undefined;
 }
+
+/**
+ * A child still running this long is stuck, not slow, and is killed so the test fails with what
+ * it printed instead of timing out: even a fully loaded machine starts Node in a few seconds.
+ */
+const STUCK_MS = 20_000;
 
 /** Environment with the variables that steer rendering removed, plus `extra`. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -78,7 +85,6 @@ function collect(
   factsFile: string,
   onOutput?: (output: string, child: ChildProcess) => void,
 ): Promise<Run> {
-  const started = Date.now();
   let output = '';
   child.stdout!.setEncoding('utf8');
   child.stdout!.on('data', (chunk: string) => {
@@ -89,7 +95,7 @@ function collect(
   child.stderr!.on('data', (chunk: string) => {
     output += chunk;
   });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const killer = setTimeout(() => child.kill('SIGKILL'), STUCK_MS);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -100,7 +106,7 @@ function collect(
       } catch {
         facts = undefined;
       }
-      resolve({ output, code, signal, ms: Date.now() - started, facts });
+      resolve({ output, code, signal, closedAt: Date.now(), facts });
     });
   });
 }
@@ -159,21 +165,24 @@ describe.skipIf(!hasScript)('terminal renderer on a real pseudo-terminal', () =>
   });
 
   it('does not stand in the way of Ctrl-C', async () => {
-    let sent = false;
+    let sentAt: number | undefined;
     const run = await runOnPty('sigint-default', {
       columns: 80,
       onOutput: (output, child) => {
-        if (!sent && output.includes('P9.M9.T9.S9')) {
-          sent = true;
+        if (sentAt === undefined && output.includes('P9.M9.T9.S9')) {
+          sentAt = Date.now();
           child.stdin!.write('\u0003');
         }
       },
     });
-    expect(sent).toBe(true);
+    expect(sentAt).toBeDefined();
     expect(run.facts).toEqual({ sigintListeners: 0 });
     // util-linux script reports a child killed by signal N as 128 + N.
     expect(run.code).toBe(130);
-    expect(run.ms).toBeLessThan(10_000);
+    // Promptness after Ctrl-C is the point: without a listener in the way the default action
+    // ends the process at once. The bound is generous for a fully loaded machine; a renderer that
+    // swallowed the signal would leave the process running until it is killed as stuck.
+    expect(run.closedAt - sentAt!).toBeLessThan(5_000);
   });
 
   it('restores the cursor when the caller stops it from its own SIGINT handler', async () => {
@@ -225,8 +234,10 @@ describe('renderers in a real child process without a terminal', () => {
       }),
       out,
     );
+    // Exited by itself, with 0: a renderer whose timer held the process open would have kept it
+    // running until it is killed as stuck (code null, signal SIGKILL).
     expect(run.code, run.output).toBe(0);
+    expect(run.signal).toBeNull();
     expect(run.facts).toHaveProperty('started');
-    expect(run.ms).toBeLessThan(5_000);
   });
 });

@@ -4,8 +4,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildFresh, type FreshBuild } from './support/build.ts';
 import { type FixtureEvent, killFixtures, startFixture } from './support/fixture.ts';
 
-// Real processes, real signals. Time bounds are generous: the machine running the suite is
-// shared, and what matters is "well below the slow hook", not milliseconds.
+// Real processes, real signals. Every test waits for the fixture's own events ("ready", a hook
+// starting) before it signals. The only time bounds are upper bounds where promptness is the
+// point, and they are generous: the machine running the suite may be shared and fully busy, and
+// what matters is "well below the 30 s hooks these fixtures would otherwise sit in", not
+// milliseconds. Lower bounds (a hook's own timeout, the overall deadline) cannot fail because a
+// machine is slow: a busy machine only makes things later.
+const PROMPTLY_MS = 10_000;
 
 const RECIPE = [
   { name: 'flush pending updates', ms: 60 },
@@ -58,7 +63,7 @@ describe.skipIf(process.platform === 'win32')('real signals', () => {
     const aborted = fixture.events.find(of('aborted'));
     expect(aborted).toMatchObject({ code: 'SIGNAL', signal, message: `Received ${signal}` });
     expect(fixture.events.find(of('done'))).toMatchObject({ exitCode: code, forced: false });
-    expect(exit.at - sentAt).toBeLessThan(5000);
+    expect(exit.at - sentAt).toBeLessThan(PROMPTLY_MS);
   });
 
   it('cuts a hanging hook off at its timeout, runs the next one and exits 1', async () => {
@@ -93,7 +98,7 @@ describe.skipIf(process.platform === 'win32')('real signals', () => {
       ],
     });
     expect(elapsed).toBeGreaterThanOrEqual(380);
-    expect(elapsed).toBeLessThan(4000);
+    expect(elapsed).toBeLessThan(PROMPTLY_MS);
   });
 
   it('stops at the overall deadline, runs the force hooks and exits 1', async () => {
@@ -125,7 +130,7 @@ describe.skipIf(process.platform === 'win32')('real signals', () => {
     expect(fixture.events.find(of('force'))).toMatchObject({ cause: 'deadline', kind: 'signal' });
     expect(fixture.events.find(of('done'))).toMatchObject({ exitCode: 1, timedOut: true });
     expect(elapsed).toBeGreaterThanOrEqual(650);
-    expect(elapsed).toBeLessThan(5000);
+    expect(elapsed).toBeLessThan(PROMPTLY_MS);
   });
 
   it.each([
@@ -156,7 +161,8 @@ describe.skipIf(process.platform === 'win32')('real signals', () => {
       const exit = await fixture.exited;
 
       expect(exit.code).toBe(code);
-      expect(exit.at - secondAt).toBeLessThan(3000);
+      // "At once": the hook it interrupts would run for 30 s.
+      expect(exit.at - secondAt).toBeLessThan(PROMPTLY_MS);
       expect(hookEvents(fixture.events)).toEqual([
         'hook-start:flush pending updates',
         'hook-end:flush pending updates',
