@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SessionManager } from '@savepoint/session';
+import { readSession, SessionManager } from '@savepoint/session';
 import type { Backlog, Subtask } from '@savepoint/task-schema';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { commandWorker } from './command-worker.ts';
@@ -105,9 +105,12 @@ describe('createRunner with function workers', () => {
     expect(readFileSync(join(path, 'logs', 'P1.M1.T1.S2.1.log'), 'utf8')).toBe(
       'working on P1.M1.T1.S2\n',
     );
-    // What the runner recorded is on disk, not only in memory.
-    const onDisk = JSON.parse(readFileSync(join(path, 'tasks.json'), 'utf8'));
-    expect(onDisk.backlog[0].milestones[0].tasks[0].subtasks[2].status).toBe('Complete');
+    // What the runner recorded is on disk (snapshot + journal), not only in memory: a reader
+    // that does not hold the session sees it.
+    const onDisk = await readSession(path);
+    expect(onDisk.backlog.backlog[0]!.milestones[0]!.tasks[0]!.subtasks[2]!.status).toBe(
+      'Complete',
+    );
     await manager.close();
   });
 
