@@ -2,8 +2,10 @@ import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import { DecomposeError, decomposePrd } from '@savepoint/decompose';
 import { type RunConfig, RunnerError } from '@savepoint/runner';
 import {
+  carryOverComplete,
   findLatestSession,
   findSessionByPRD,
   listSessions,
@@ -24,8 +26,6 @@ import {
   safeParseBacklog,
 } from '@savepoint/task-schema';
 import { type Command, type ExecutionOptions, parseCommand, USAGE, UsageError } from './args.ts';
-import { carryOverComplete } from './carry-over.ts';
-import { DecomposeError, decomposePrd } from './decompose.ts';
 import { countsReport, type Io, planRun, runSession } from './run.ts';
 import { renderTree } from './tree.ts';
 

@@ -15,9 +15,15 @@ export const BIN = join(APP_DIR, 'bin', 'savepoint.js');
 export function ensureBuilt(): void {
   const dirs = [
     APP_DIR,
-    ...['task-schema', 'atomic-store', 'session', 'shutdown', 'progress', 'runner'].map((name) =>
-      join(REPO_ROOT, 'packages', name),
-    ),
+    ...[
+      'task-schema',
+      'decompose',
+      'atomic-store',
+      'session',
+      'shutdown',
+      'progress',
+      'runner',
+    ].map((name) => join(REPO_ROOT, 'packages', name)),
   ];
   const stale = dirs.some((dir) => {
     const built = join(dir, 'dist', 'index.js');

@@ -1,3 +1,4 @@
+export { type CarryOver, carryOverComplete } from './carry-over.ts';
 export {
   SESSION_ERROR_CODES,
   SessionError,

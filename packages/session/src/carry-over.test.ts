@@ -1,7 +1,7 @@
+import { decomposePrd } from '@savepoint/decompose';
 import { type Backlog, createBacklogIndex } from '@savepoint/task-schema';
 import { describe, expect, it } from 'vitest';
 import { carryOverComplete } from './carry-over.ts';
-import { decomposePrd } from './decompose.ts';
 
 /** The backlog of `prd` with every subtask Complete, as after a finished run. */
 function finished(prd: string): Backlog {

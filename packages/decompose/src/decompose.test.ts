@@ -47,7 +47,7 @@ describe('decomposePrd', () => {
   });
 
   it('is deterministic and every branch ends in at least one subtask', () => {
-    const text = readFileSync(new URL('../examples/prd.md', import.meta.url), 'utf8');
+    const text = readFileSync(new URL('../test/fixtures/prd.md', import.meta.url), 'utf8');
     const a = decomposePrd(text);
     expect(JSON.stringify(decomposePrd(text))).toBe(JSON.stringify(a));
     for (const phase of a.backlog) {

@@ -53,7 +53,7 @@ export const NON_WORK_SECTIONS: readonly string[] = Object.freeze([
  * The built-in outline decomposer: turns a PRD's markdown outline into a backlog, deterministically
  * (the same PRD text always gives the same backlog, with the same ids).
  *
- * Rules (also in the app's README):
+ * Rules (also in this package's README):
  * - ATX (`## Title`) and setext (`Title` over `===` for level 1, `---` for level 2) headings.
  * - A single level-1 heading before any other heading is the document title.
  * - Sections named in {@link NON_WORK_SECTIONS} are skipped with their subsections.

@@ -1,0 +1,7 @@
+export {
+  DecomposeError,
+  type DecomposeErrorCode,
+  type DecomposeOptions,
+  decomposePrd,
+  NON_WORK_SECTIONS,
+} from './decompose.ts';
