@@ -6,7 +6,12 @@
  * - `LOCK_LOST`: this process's hold on the session was removed or taken over (after it stopped
  *   refreshing the lock for too long); nothing more is written, so two processes never write the
  *   same session.
- * - `NOT_FOUND`: the PRD file, the session folder or one of its required files does not exist.
+ * - `NOT_FOUND`: the PRD file or the session does not exist.
+ * - `INCOMPLETE_SESSION`: a folder named like a session lacks a required file;
+ *   {@link SessionError.path} names the folder and the message the missing file.
+ * - `CORRUPT`: a session's change log (`tasks.journal`) is damaged before its tail;
+ *   {@link SessionError.path} names the file and {@link SessionError.offset} the byte offset of
+ *   the first damaged record. Never skipped silently.
  * - `INVALID_BACKLOG`: a backlog (from `tasks.json` or given to `saveBacklog`) failed validation;
  *   {@link SessionError.issues} lists why.
  * - `UNKNOWN_ITEM`: no item with that id exists in the session's backlog.
@@ -20,6 +25,8 @@ export type SessionErrorCode =
   | 'LOCKED'
   | 'LOCK_LOST'
   | 'NOT_FOUND'
+  | 'INCOMPLETE_SESSION'
+  | 'CORRUPT'
   | 'INVALID_BACKLOG'
   | 'UNKNOWN_ITEM'
   | 'NO_SESSION'
@@ -32,6 +39,8 @@ export const SESSION_ERROR_CODES: readonly SessionErrorCode[] = Object.freeze([
   'LOCKED',
   'LOCK_LOST',
   'NOT_FOUND',
+  'INCOMPLETE_SESSION',
+  'CORRUPT',
   'INVALID_BACKLOG',
   'UNKNOWN_ITEM',
   'NO_SESSION',
@@ -72,6 +81,8 @@ export interface SessionErrorDetails {
   holder?: SessionLockHolder;
   /** Validation issues, for `INVALID_BACKLOG`. */
   issues?: readonly SessionIssue[];
+  /** The byte offset of the damage, for `CORRUPT`. */
+  offset?: number;
   /** The underlying error. */
   cause?: unknown;
 }
@@ -102,6 +113,8 @@ export class SessionError extends Error {
   readonly holder: SessionLockHolder | undefined;
   /** Validation issues (`INVALID_BACKLOG` only); empty otherwise. */
   readonly issues: readonly SessionIssue[];
+  /** The byte offset of the first damaged record (`CORRUPT` only). */
+  readonly offset: number | undefined;
 
   /**
    * @param code - why the operation failed
@@ -116,5 +129,6 @@ export class SessionError extends Error {
     this.id = details.id;
     this.holder = details.holder;
     this.issues = details.issues ?? [];
+    this.offset = details.offset;
   }
 }
