@@ -3,7 +3,7 @@
 // shutdown) and removed afterwards. Plain JavaScript so the benchmarks can use it without a build;
 // cluster.d.mts describes it for the TypeScript tests.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, chownSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
