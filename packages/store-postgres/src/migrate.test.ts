@@ -8,7 +8,10 @@ describePg('migrate', () => {
   const database = useDatabase();
   let pools: pg.Pool[] = [];
   beforeAll(() => {
-    pools = Array.from({ length: 6 }, () => new pg.Pool({ connectionString: database.url, max: 1 }));
+    pools = Array.from(
+      { length: 6 },
+      () => new pg.Pool({ connectionString: database.url, max: 1 }),
+    );
   });
   afterAll(async () => {
     await Promise.all(pools.map((pool) => pool.end()));

@@ -41,3 +41,62 @@ export function freshSchema(prefix = 's'): string {
   schemas++;
   return `${prefix}_${schemas}_${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/** A subtask of {@link makeBacklog}: its id suffix and dependencies. */
+export interface SubtaskSpec {
+  readonly status?: string;
+  readonly dependencies?: readonly string[];
+}
+
+/**
+ * A backlog text with one phase `P1`, one milestone `P1.M1` and the given tasks, each a list of
+ * subtasks (`P1.M1.T<t>.S<s>`, numbered from 1).
+ */
+export function makeBacklog(tasks: readonly (readonly SubtaskSpec[])[]): string {
+  const backlog = {
+    backlog: [
+      {
+        type: 'Phase',
+        id: 'P1',
+        title: 'Phase 1',
+        status: 'Planned',
+        description: 'p',
+        milestones: [
+          {
+            type: 'Milestone',
+            id: 'P1.M1',
+            title: 'Milestone 1',
+            status: 'Planned',
+            description: 'm',
+            tasks: tasks.map((subtasks, t) => ({
+              type: 'Task',
+              id: `P1.M1.T${t + 1}`,
+              title: `Task ${t + 1}`,
+              status: 'Planned',
+              description: 't',
+              subtasks: subtasks.map((spec, s) => ({
+                type: 'Subtask',
+                id: `P1.M1.T${t + 1}.S${s + 1}`,
+                title: `Subtask ${t + 1}.${s + 1}`,
+                status: spec.status ?? 'Planned',
+                story_points: 1,
+                dependencies: [...(spec.dependencies ?? [])],
+                context_scope: 'c',
+              })),
+            })),
+          },
+        ],
+      },
+    ],
+    currentItemId: null,
+  };
+  return `${JSON.stringify(backlog, null, 2)}\n`;
+}
+
+let hashes = 0;
+
+/** A 12-hex-digit PRD hash not used before in this test file. */
+export function freshHash(): string {
+  hashes++;
+  return (hashes.toString(16) + Math.random().toString(16).slice(2)).padEnd(12, '0').slice(0, 12);
+}
