@@ -97,7 +97,8 @@ async function run(command: RunCommand, io: Io): Promise<number> {
   const planDir = resolve(command.planDir);
 
   // Everything that can fail on bad input happens before anything is written.
-  const existing = await findSessionByPRD(planDir, prdText);
+  // Sessions are named after the hash of the PRD's bytes, whatever its encoding.
+  const existing = await findSessionByPRD(planDir, await readFile(prdPath));
   let planned: Backlog | undefined;
   if (!existing) {
     planned = await produceBacklog(command, prdPath, prdText);
@@ -350,6 +351,8 @@ function describeError(error: unknown): { message: string; exitCode: number } {
     if (
       error.code === 'INVALID_BACKLOG' ||
       error.code === 'NOT_FOUND' ||
+      error.code === 'INCOMPLETE_SESSION' ||
+      error.code === 'CORRUPT' ||
       error.code === 'UNKNOWN_ITEM'
     ) {
       return { message: error.message, exitCode: EXIT.INPUT };

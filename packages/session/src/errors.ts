@@ -12,12 +12,12 @@
  * - `CORRUPT`: a session's change log (`tasks.journal`) is damaged before its tail;
  *   {@link SessionError.path} names the file and {@link SessionError.offset} the byte offset of
  *   the first damaged record. Never skipped silently.
- * - `INVALID_BACKLOG`: a backlog (from `tasks.json` or given to `saveBacklog`) failed validation;
+ * - `INVALID_BACKLOG`: a backlog (from `tasks.json`, or given to `initialize` or `saveBacklog`)
+ *   failed validation or cannot be written as JSON (a BigInt, a function, a cycle);
  *   {@link SessionError.issues} lists why.
  * - `UNKNOWN_ITEM`: no item with that id exists in the session's backlog.
  * - `NO_SESSION`: the operation needs an open session (call `initialize()` or `loadSession()`
  *   first, and not after `close()`).
- * - `BACKLOG_REQUIRED`: `initialize()` had to create a session but was given no backlog.
  * - `ABORTED`: the caller's `AbortSignal` fired while waiting.
  * - `IO`: any other storage failure; {@link SessionError.cause} carries the underlying error.
  */
@@ -30,7 +30,6 @@ export type SessionErrorCode =
   | 'INVALID_BACKLOG'
   | 'UNKNOWN_ITEM'
   | 'NO_SESSION'
-  | 'BACKLOG_REQUIRED'
   | 'ABORTED'
   | 'IO';
 
@@ -44,7 +43,6 @@ export const SESSION_ERROR_CODES: readonly SessionErrorCode[] = Object.freeze([
   'INVALID_BACKLOG',
   'UNKNOWN_ITEM',
   'NO_SESSION',
-  'BACKLOG_REQUIRED',
   'ABORTED',
   'IO',
 ]);

@@ -51,8 +51,9 @@ describe('createFileStore', () => {
     expect(first.status).toBe('created');
     if (first.status !== 'created') return;
     expect(first.session).toMatchObject({ id: '001_aaaaaaaaaaaa', sequence: 1 });
-    expect(first.lock.holder.pid).toBe(process.pid);
-    await expect(store.lock(first.session.path)).rejects.toMatchObject({ code: 'LOCKED' });
+    expect(first.handle.holder?.pid).toBe(process.pid);
+    await expect(store.open(first.session.path)).rejects.toMatchObject({ code: 'LOCKED' });
+    await expect(store.open(first.session.id)).rejects.toMatchObject({ code: 'LOCKED' });
 
     const again = await store.create({
       hash: 'aaaaaaaaaaaa',
@@ -77,10 +78,11 @@ describe('createFileStore', () => {
     );
     const stored = await store.read(join(planDir, '002_bbbbbbbbbbbb'));
     expect(stored.parentSession).toBe('001_aaaaaaaaaaaa');
-    expect(stored.tasksText).toBe(TASKS);
+    expect(stored.snapshotText).toBe(TASKS);
+    expect(stored).toMatchObject({ snapshotSequence: 0, changes: [] });
 
-    await first.lock.release();
-    if (second.status === 'created') await second.lock.release();
+    await first.handle.release();
+    if (second.status === 'created') await second.handle.release();
     expect(existsSync(sessionLockPath(first.session.path))).toBe(false);
   });
 
@@ -109,7 +111,7 @@ describe('createFileStore', () => {
       tasksText: TASKS,
       parentSession: null,
     });
-    if (result.status === 'created') await result.lock.release();
+    if (result.status === 'created') await result.handle.release();
     const entries = await readdir(planDir);
     expect(entries).not.toContain(`.tmp-${dead}-0123456789ab`);
     expect(entries).not.toContain('.tmp-1-0123456789ab');
@@ -145,7 +147,7 @@ describe('createFileStore', () => {
       setTimeout(() => void planLock.release(), 100);
       const result = await patient;
       expect(result).toMatchObject({ status: 'created', session: { id: '001_eeeeeeeeeeee' } });
-      if (result.status === 'created') await result.lock.release();
+      if (result.status === 'created') await result.handle.release();
     } finally {
       await planLock.release();
     }
@@ -179,7 +181,7 @@ describe('lookups', () => {
     expect((await findSessionByPRD(planDir, hashPrd('# two\n')))?.sequence).toBe(2);
     expect((await findSessionByPRD(planDir, hashPrd('# two\n').toUpperCase()))?.sequence).toBe(2);
     expect(await findSessionByPRD(planDir, '# three\n')).toBeNull();
-    expect(() => listSessions(42 as never)).toThrow(TypeError);
+    await expect(listSessions(42 as never)).rejects.toThrow(TypeError);
 
     const manager = new SessionManager({ prdText: '# two\n', planDir });
     expect((await manager.findSessionByPRD('# one\n'))?.sequence).toBe(1);

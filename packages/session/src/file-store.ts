@@ -3,8 +3,11 @@ import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
+  type AppendFile,
   acquireLock,
   type Lock,
+  openAppendFile,
+  openAppendFileSync,
   readLockHolder,
   StoreError,
   sweepTempFiles,
@@ -13,14 +16,29 @@ import {
   writeFileAtomicSync,
 } from '@savepoint/atomic-store';
 import { SessionError, type SessionLockHolder } from './errors.ts';
-import { isArtifactName, parseSessionName, SESSION_FILES } from './layout.ts';
+import {
+  baseOf,
+  checkBatch,
+  decodeJournal,
+  encodeBase,
+  encodeBatch,
+  type JournalBase,
+  matchesBase,
+} from './internal/journal.ts';
+import { lockLost } from './internal/lock-lost.ts';
+import { formatSessionName, isArtifactName, parseSessionName, SESSION_FILES } from './layout.ts';
 import type {
+  ChangeBatch,
   CreateSessionResult,
+  IncompleteSession,
+  LoadedSession,
   SessionDraft,
-  SessionLock,
+  SessionHandle,
+  SessionListing,
+  SessionRef,
   SessionStore,
   SessionSummary,
-  StoredSession,
+  SnapshotInput,
   StoreWaitOptions,
 } from './store.ts';
 
@@ -57,8 +75,9 @@ export function sessionLockPath(sessionPath: string): string {
 /**
  * Creates the default store: session folders under `planDir`.
  *
- * Layout: `<planDir>/<NNN>_<hash12>/` holding `tasks.json`, `prd_snapshot.md`,
- * `parent_session.txt` (delta sessions) and artifacts. A session is built complete in a temp folder
+ * Layout: `<planDir>/<NNN>_<hash12>/` holding `tasks.json` (the snapshot), `tasks.journal` (one
+ * framed record per flush since the snapshot), `prd_snapshot.md`, `parent_session.txt` (delta
+ * sessions) and artifacts. The journal's format is described in the package README. A session is built complete in a temp folder
  * (`<planDir>/.tmp-<pid>-<random>/`, every file written atomically), then renamed into place while
  * `<planDir>/.plan.lock` is held, so two processes never pick the same sequence number and a crash
  * at any instant leaves either no session or a whole one. Temp folders left by crashed creators
@@ -97,11 +116,12 @@ class FileStore implements SessionStore {
     this.#tempMaxAgeMs = tempMaxAgeMs;
   }
 
-  async list(): Promise<SessionSummary[]> {
+  async list(): Promise<SessionListing> {
     return listSessionFolders(this.location);
   }
 
   async create(draft: SessionDraft, options: StoreWaitOptions = {}): Promise<CreateSessionResult> {
+    checkDraft(draft);
     const planDir = this.location;
     await mkdir(planDir, { recursive: true }).catch((error: unknown) => {
       throw ioError(error, planDir, `cannot create plan directory ${planDir}`);
@@ -122,8 +142,8 @@ class FileStore implements SessionStore {
       // Lock files are written through temp files too; a creator killed mid-lock leaves one.
       await sweepTempFiles(planDir).catch(() => undefined);
 
-      const complete = await listSessionFolders(planDir, entries);
-      const existing = complete.filter((session) => session.hash === draft.hash).at(-1);
+      const { sessions } = await listSessionFolders(planDir, entries);
+      const existing = sessions.filter((session) => session.hash === draft.hash).at(-1);
       if (existing) return { status: 'exists', session: existing };
 
       // Count every folder that looks like a session, complete or not, so a rename never lands
@@ -134,7 +154,7 @@ class FileStore implements SessionStore {
         if (name && name.sequence > sequence) sequence = name.sequence;
       }
       sequence += 1;
-      const id = `${String(sequence).padStart(3, '0')}_${draft.hash}`;
+      const id = formatSessionName(sequence, draft.hash);
       const finalPath = join(planDir, id);
 
       tempDir = join(planDir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
@@ -145,7 +165,8 @@ class FileStore implements SessionStore {
       if (draft.parentSession !== null) {
         await writeOrThrow(join(tempDir, SESSION_FILES.parentSession), draft.parentSession);
       }
-      await writeOrThrow(join(tempDir, SESSION_FILES.tasks), draft.tasksText);
+      const tasksBytes = Buffer.from(draft.tasksText, 'utf8');
+      await writeOrThrow(join(tempDir, SESSION_FILES.tasks), tasksBytes);
 
       // Lock the session before it becomes visible, so no other process can open it first.
       sessionLock = await lockOrThrow(sessionLockPath(finalPath), {});
@@ -164,7 +185,9 @@ class FileStore implements SessionStore {
         path: finalPath,
         createdAt,
       };
-      return { status: 'created', session, lock: wrapLock(sessionLock, finalPath) };
+      const handle = new FileSessionHandle(session, sessionLock);
+      handle.adoptCreated(tasksBytes);
+      return { status: 'created', session, handle };
     } catch (error) {
       if (sessionLock) await sessionLock.release().catch(() => undefined);
       throw error;
@@ -174,66 +197,340 @@ class FileStore implements SessionStore {
     }
   }
 
-  async read(path: string): Promise<StoredSession> {
-    return readSessionFolder(path);
-  }
-
-  async lock(path: string, options: StoreWaitOptions = {}): Promise<SessionLock> {
-    const folder = resolve(path);
-    // Never drop a lock file beside something that is not a session folder.
-    if (!parseSessionName(basename(folder))) throw notASession(folder);
+  async open(ref: SessionRef, options: StoreWaitOptions = {}): Promise<SessionHandle> {
+    const folder = this.#resolve(ref, 'open');
+    const name = parseSessionName(basename(folder))!;
     const info = await stat(folder).catch((error: unknown) => {
       throw missingOrIo(error, folder);
     });
     if (!info.isDirectory()) throw notASession(folder);
     const lock = await lockOrThrow(sessionLockPath(folder), { signal: options.signal });
-    // Holding the lock, nobody else writes here: temp files of writers that died are garbage.
-    await sweepTempFiles(folder).catch(() => undefined);
-    return wrapLock(lock, folder);
-  }
-
-  async save(path: string, tasksText: string): Promise<void> {
-    await writeOrThrow(join(resolve(path), SESSION_FILES.tasks), tasksText);
-  }
-
-  saveSync(path: string, tasksText: string): void {
-    const target = join(resolve(path), SESSION_FILES.tasks);
     try {
-      writeFileAtomicSync(target, tasksText);
+      // Holding the lock, nobody else writes here: temp files of writers that died are garbage.
+      await sweepTempFiles(folder).catch(() => undefined);
+      await requireParts(folder);
+      const prdInfo = await stat(join(folder, SESSION_FILES.prdSnapshot)).catch(
+        (error: unknown) => {
+          throw missingOrIo(error, folder);
+        },
+      );
+      const summary: SessionSummary = { ...name, path: folder, createdAt: prdInfo.mtime };
+      return new FileSessionHandle(summary, lock);
     } catch (error) {
-      throw fromStoreError(error, target, `cannot write ${target}`);
+      await lock.release().catch(() => undefined);
+      throw error;
     }
   }
 
-  async writeArtifact(path: string, name: string, text: string): Promise<string> {
-    if (!isArtifactName(name)) {
-      throw new TypeError(
-        `writeArtifact expected a plain file name other than the session's own files, got ${show(name)}`,
-      );
+  async read(ref: SessionRef): Promise<LoadedSession> {
+    return readSessionFolder(this.#resolve(ref, 'read'));
+  }
+
+  #resolve(ref: SessionRef, operation: string): string {
+    if (typeof ref !== 'string' || ref === '') {
+      throw new TypeError(`${operation} expected a session id or folder path, got ${show(ref)}`);
     }
-    const target = join(resolve(path), name);
-    await writeOrThrow(target, text);
-    return target;
+    const folder = parseSessionName(ref) ? join(this.location, ref) : resolve(ref);
+    if (!parseSessionName(basename(folder))) throw notASession(folder);
+    return folder;
   }
 }
 
 /**
- * Lists the complete session folders of `planDir` (both `tasks.json` and `prd_snapshot.md`
- * present), ascending by sequence. Missing `planDir` lists nothing.
+ * An open session folder: the session lock, and the journal opened on the first append and kept
+ * open until release.
+ */
+class FileSessionHandle implements SessionHandle {
+  readonly summary: SessionSummary;
+  readonly holder: SessionLockHolder;
+  readonly signal: AbortSignal;
+  readonly #lock: Lock;
+  readonly #folder: string;
+  readonly #tasksPath: string;
+  readonly #journalPath: string;
+  #journal: AppendFile | undefined;
+  /** The snapshot on disk, as the base of the next journal. */
+  #base: JournalBase | undefined;
+  /** The journal bytes written through this handle since the last load or compaction. */
+  #validBytes = 0;
+  /** The length to cut the journal to before the next append (a torn tail or a stale journal). */
+  #cutTo: number | undefined;
+  /** Whether the journal on disk starts with the base of the current snapshot. */
+  #hasBase = false;
+  #lastSequence = 0;
+  #loaded = false;
+  #busy = 0;
+  #released = false;
+
+  constructor(summary: SessionSummary, lock: Lock) {
+    this.summary = summary;
+    this.holder = toHolder(lock.holder);
+    this.signal = lock.signal;
+    this.#lock = lock;
+    this.#folder = summary.path;
+    this.#tasksPath = join(summary.path, SESSION_FILES.tasks);
+    this.#journalPath = join(summary.path, SESSION_FILES.journal);
+  }
+
+  /** @internal a freshly created session: snapshot known, no journal yet. */
+  adoptCreated(tasksBytes: Buffer): void {
+    this.#base = baseOf(tasksBytes, 0);
+    this.#validBytes = 0;
+    this.#cutTo = 0;
+    this.#hasBase = false;
+    this.#loaded = true;
+  }
+
+  async load(): Promise<LoadedSession> {
+    this.#assertOpen('load');
+    const loaded = await loadFolder(this.#folder, this.summary);
+    this.#base = loaded.base;
+    this.#lastSequence = loaded.session.snapshotSequence + loaded.session.changes.length;
+    const { tail } = loaded.session;
+    // Append after the last whole record of a current journal; a stale journal starts over.
+    this.#hasBase = !loaded.stale && tail.validBytes > 0;
+    this.#validBytes = this.#hasBase ? tail.validBytes : 0;
+    this.#cutTo =
+      loaded.journalSize === this.#validBytes && this.#hasBase ? undefined : this.#validBytes;
+    this.#loaded = true;
+    return loaded.session;
+  }
+
+  async append(batch: ChangeBatch): Promise<void> {
+    const { bytes, undo } = this.#prepareAppend(batch, 'append');
+    this.#busy += 1;
+    try {
+      this.#journal ??= await openAppendFile(this.#journalPath);
+      if (this.#cutTo !== undefined) {
+        await this.#journal.truncate(Math.min(this.#cutTo, this.#journal.size));
+        this.#cutTo = undefined;
+      }
+      await this.#journal.append(bytes);
+      this.#validBytes += bytes.byteLength;
+    } catch (error) {
+      undo();
+      throw fromStoreError(error, this.#journalPath, `cannot append to ${this.#journalPath}`);
+    } finally {
+      this.#busy -= 1;
+    }
+  }
+
+  appendSync(batch: ChangeBatch): void {
+    const { bytes, undo } = this.#prepareAppend(batch, 'appendSync');
+    try {
+      this.#journal ??= openAppendFileSync(this.#journalPath);
+      if (this.#cutTo !== undefined) {
+        this.#journal.truncateSync(Math.min(this.#cutTo, this.#journal.size));
+        this.#cutTo = undefined;
+      }
+      // Appends still running on the journal are finished first, in order.
+      this.#journal.appendSync(bytes);
+      this.#validBytes += bytes.byteLength;
+    } catch (error) {
+      undo();
+      throw fromStoreError(error, this.#journalPath, `cannot append to ${this.#journalPath}`);
+    }
+  }
+
+  async compact(snapshot: SnapshotInput): Promise<void> {
+    const bytes = this.#prepareCompact(snapshot, 'compact');
+    this.#busy += 1;
+    try {
+      await writeOrThrow(this.#tasksPath, bytes);
+      // From here the snapshot holds every batch; the journal's base no longer matches it, so a
+      // crash before the journal is replaced leaves a stale journal that loading ignores.
+      this.#startJournal(bytes, snapshot.sequence);
+      const previous = this.#journal;
+      this.#journal = undefined;
+      await previous?.close().catch(() => undefined);
+      // A fresh journal holding only its base, put in place atomically: the snapshot's sequence
+      // number survives, and there is never a moment without a valid journal.
+      await writeOrThrow(this.#journalPath, encodeBase(this.#base!));
+      this.#journalStarted();
+    } catch (error) {
+      throw fromStoreError(error, this.#tasksPath, `cannot compact ${this.#folder}`);
+    } finally {
+      this.#busy -= 1;
+    }
+  }
+
+  compactSync(snapshot: SnapshotInput): void {
+    const bytes = this.#prepareCompact(snapshot, 'compactSync');
+    try {
+      writeFileAtomicSync(this.#tasksPath, bytes);
+    } catch (error) {
+      throw fromStoreError(error, this.#tasksPath, `cannot compact ${this.#folder}`);
+    }
+    this.#startJournal(bytes, snapshot.sequence);
+    // An asynchronous write may still be running on the journal's descriptor (a process exiting
+    // in the middle of a flush): leave the journal alone then; its base no longer matches.
+    if (this.#busy > 0) return;
+    try {
+      this.#journal?.closeSync();
+      this.#journal = undefined;
+      writeFileAtomicSync(this.#journalPath, encodeBase(this.#base!));
+      this.#journalStarted();
+    } catch {
+      // The journal stays stale, which loading ignores; the snapshot is what counts.
+    }
+  }
+
+  /** A new snapshot is in place: the journal on disk is stale until replaced. */
+  #startJournal(bytes: Buffer, sequence: number): void {
+    this.#base = baseOf(bytes, sequence);
+    this.#lastSequence = sequence;
+    this.#hasBase = false;
+    this.#validBytes = 0;
+    this.#cutTo = 0;
+  }
+
+  /** The journal on disk is the new snapshot's base alone. */
+  #journalStarted(): void {
+    this.#hasBase = true;
+    this.#validBytes = encodeBase(this.#base!).byteLength;
+    this.#cutTo = undefined;
+  }
+
+  async writeArtifact(name: string, text: string): Promise<string> {
+    checkArtifact(name, text, 'writeArtifact');
+    this.#assertWritable();
+    const target = join(this.#folder, name);
+    await writeOrThrow(target, text);
+    return target;
+  }
+
+  async removeArtifact(name: string): Promise<void> {
+    checkArtifact(name, '', 'removeArtifact');
+    this.#assertWritable();
+    const target = join(this.#folder, name);
+    try {
+      await rm(target, { force: true });
+      await syncDirectory(this.#folder);
+    } catch (error) {
+      throw fromStoreError(error, target, `cannot remove ${target}`);
+    }
+  }
+
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    const journal = this.#journal;
+    this.#journal = undefined;
+    await journal?.close().catch(() => undefined);
+    try {
+      await this.#lock.release();
+    } catch (error) {
+      throw fromStoreError(error, this.#lock.path, `cannot release the lock of ${this.#folder}`);
+    }
+  }
+
+  releaseSync(): void {
+    if (this.#released) return;
+    this.#released = true;
+    const journal = this.#journal;
+    this.#journal = undefined;
+    try {
+      journal?.closeSync();
+    } catch {
+      // Closing a descriptor of a process about to exit: nothing left to save.
+    }
+    try {
+      this.#lock.releaseSync();
+    } catch (error) {
+      throw fromStoreError(error, this.#lock.path, `cannot release the lock of ${this.#folder}`);
+    }
+  }
+
+  /**
+   * Checks a batch and claims its place synchronously (sequence number, base frame), so a
+   * synchronous append made while an asynchronous one runs follows it; `undo` gives the place
+   * back when the append fails.
+   */
+  #prepareAppend(batch: ChangeBatch, operation: string): { bytes: Buffer; undo: () => void } {
+    const problem = checkBatch(batch);
+    if (problem) throw new TypeError(`${operation} expected ${problem}, got ${show(batch)}`);
+    this.#assertWritable();
+    if (!this.#loaded || this.#base === undefined) {
+      throw new TypeError(`${operation} expected the session to be loaded first (call load())`);
+    }
+    if (batch.sequence !== this.#lastSequence + 1) {
+      throw new TypeError(
+        `${operation} expected batch ${this.#lastSequence + 1}, got batch ${batch.sequence}`,
+      );
+    }
+    const record = encodeBatch(batch);
+    const withBase = !this.#hasBase;
+    const bytes = withBase ? Buffer.concat([encodeBase(this.#base), record]) : record;
+    const previous = this.#lastSequence;
+    this.#lastSequence = batch.sequence;
+    this.#hasBase = true;
+    return {
+      bytes,
+      undo: () => {
+        if (this.#lastSequence === batch.sequence) this.#lastSequence = previous;
+        if (withBase && this.#lastSequence === previous) this.#hasBase = false;
+      },
+    };
+  }
+
+  #prepareCompact(snapshot: SnapshotInput, operation: string): Buffer {
+    if (
+      typeof snapshot !== 'object' ||
+      snapshot === null ||
+      typeof snapshot.text !== 'string' ||
+      !Number.isSafeInteger(snapshot.sequence) ||
+      snapshot.sequence < 0
+    ) {
+      throw new TypeError(
+        `${operation} expected {text: string, sequence: non-negative integer}, got ${show(snapshot)}`,
+      );
+    }
+    this.#assertWritable();
+    if (snapshot.sequence < this.#lastSequence) {
+      throw new TypeError(
+        `${operation} expected a snapshot at batch ${this.#lastSequence} or later, got ${snapshot.sequence}`,
+      );
+    }
+    return Buffer.from(snapshot.text, 'utf8');
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#released) {
+      throw new SessionError(
+        'NO_SESSION',
+        `${operation}: session ${this.summary.id} was released`,
+        {
+          id: this.summary.id,
+          path: this.#folder,
+        },
+      );
+    }
+  }
+
+  #assertWritable(): void {
+    this.#assertOpen('write');
+    if (this.signal.aborted) throw lockLost(this.summary, this.signal.reason);
+  }
+}
+
+/**
+ * Lists the session folders of `planDir`, ascending by sequence: complete ones (`tasks.json` and
+ * `prd_snapshot.md` present) and incomplete ones (reported with the missing file). Missing
+ * `planDir` lists nothing.
  *
  * @internal shared by the file store and the standalone lookups
  */
 export async function listSessionFolders(
   planDir: string,
   entries?: readonly string[],
-): Promise<SessionSummary[]> {
+): Promise<SessionListing> {
   const root = resolve(planDir);
   let names = entries;
   if (!names) {
     try {
       names = await readdir(root);
     } catch (error) {
-      if (errno(error) === 'ENOENT') return [];
+      if (errno(error) === 'ENOENT') return { sessions: [], incomplete: [] };
       throw ioError(error, root, `cannot list plan directory ${root}`);
     }
   }
@@ -241,55 +538,175 @@ export async function listSessionFolders(
     .map((entry) => parseSessionName(entry))
     .filter((name) => name !== undefined)
     .sort((a, b) => a.sequence - b.sequence || (a.id < b.id ? -1 : 1));
-  const summaries = await Promise.all(
-    candidates.map(async (name): Promise<SessionSummary | undefined> => {
+  const found = await Promise.all(
+    candidates.map(async (name): Promise<SessionSummary | IncompleteSession | undefined> => {
       const folder = join(root, name.id);
-      try {
-        const [, snapshot] = await Promise.all([
-          stat(join(folder, SESSION_FILES.tasks)),
-          stat(join(folder, SESSION_FILES.prdSnapshot)),
-        ]);
-        return { ...name, path: folder, createdAt: snapshot.mtime };
-      } catch (error) {
-        const code = errno(error);
-        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-        throw ioError(error, folder, `cannot read session folder ${folder}`);
+      const info = await stat(folder).catch(() => undefined);
+      // A file or a folder that vanished meanwhile is not a session.
+      if (!info?.isDirectory()) return undefined;
+      let missing: string | undefined;
+      let createdAt: Date | undefined;
+      for (const file of REQUIRED_FILES) {
+        try {
+          const fileInfo = await stat(join(folder, file));
+          if (file === SESSION_FILES.prdSnapshot) createdAt = fileInfo.mtime;
+        } catch (error) {
+          const code = errno(error);
+          if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+            throw ioError(error, folder, `cannot read session folder ${folder}`);
+          }
+          missing ??= file;
+        }
       }
+      if (missing) return { id: name.id, path: folder, missing };
+      return { ...name, path: folder, createdAt: createdAt! };
     }),
   );
-  return summaries.filter((summary) => summary !== undefined);
+  const sessions: SessionSummary[] = [];
+  const incomplete: IncompleteSession[] = [];
+  for (const entry of found) {
+    if (!entry) continue;
+    if ('missing' in entry) incomplete.push(entry);
+    else sessions.push(entry);
+  }
+  return { sessions, incomplete };
 }
 
 /**
- * Reads a session folder. The folder name must be a session name; the hash in it is taken as is,
- * even when it differs from the hash of `prd_snapshot.md`.
+ * Reads a session folder without its lock, journal applied. The folder name must be a session
+ * name; the hash in it is taken as is, even when it differs from the hash of `prd_snapshot.md`.
+ * A compaction by the holder between reading `tasks.json` and reading the journal is detected
+ * (the snapshot changed) and the read is repeated.
  *
  * @internal shared by the file store and the standalone lookups
  */
-export async function readSessionFolder(path: string): Promise<StoredSession> {
+export async function readSessionFolder(path: string): Promise<LoadedSession> {
   if (typeof path !== 'string' || path === '') {
     throw new TypeError(`expected a session folder path, got ${show(path)}`);
   }
   const folder = resolve(path);
   const name = parseSessionName(basename(folder));
   if (!name) throw notASession(folder);
+  const info = await stat(folder).catch((error: unknown) => {
+    throw missingOrIo(error, folder);
+  });
+  if (!info.isDirectory()) throw notASession(folder);
+  await requireParts(folder);
+  const prdInfo = await stat(join(folder, SESSION_FILES.prdSnapshot)).catch((error: unknown) => {
+    throw missingOrIo(error, folder);
+  });
+  const summary: SessionSummary = { ...name, path: folder, createdAt: prdInfo.mtime };
+  for (let attempt = 0; ; attempt++) {
+    const before = await stat(join(folder, SESSION_FILES.tasks)).catch(() => undefined);
+    const loaded = await loadFolder(folder, summary);
+    const after = await stat(join(folder, SESSION_FILES.tasks)).catch(() => undefined);
+    if ((before?.ino === after?.ino && before?.mtimeMs === after?.mtimeMs) || attempt >= 4) {
+      return loaded.session;
+    }
+  }
+}
+
+const REQUIRED_FILES = [SESSION_FILES.tasks, SESSION_FILES.prdSnapshot] as const;
+
+interface FolderContent {
+  readonly session: LoadedSession;
+  readonly base: JournalBase;
+  readonly stale: boolean;
+  readonly journalSize: number;
+}
+
+async function loadFolder(folder: string, summary: SessionSummary): Promise<FolderContent> {
   const tasksPath = join(folder, SESSION_FILES.tasks);
-  const prdPath = join(folder, SESSION_FILES.prdSnapshot);
-  const [tasksText, prdSnapshot, parentText, snapshotStat] = await Promise.all([
-    readRequired(tasksPath),
-    readRequired(prdPath),
+  const journalPath = join(folder, SESSION_FILES.journal);
+  const [tasksBytes, prdSnapshot, parentText] = await Promise.all([
+    readRequired(tasksPath, folder),
+    readRequired(join(folder, SESSION_FILES.prdSnapshot), folder).then((bytes) =>
+      bytes.toString('utf8'),
+    ),
     readOptional(join(folder, SESSION_FILES.parentSession)),
-    stat(prdPath).catch((error: unknown) => {
-      throw missingOrIo(error, prdPath);
-    }),
   ]);
+  // Read after the snapshot: a compaction writes the snapshot first, so this order never pairs a
+  // new journal with an old snapshot.
+  const journalBytes = await readOptionalBytes(journalPath);
+  const journal = journalBytes
+    ? decodeJournal(journalBytes, journalPath)
+    : { base: undefined, batches: [], validBytes: 0, discardedBytes: 0 };
   const parent = parentText?.trim() ?? '';
+  let snapshotSequence = 0;
+  let changes: ChangeBatch[] = [];
+  let stale = false;
+  if (journal.base) {
+    if (matchesBase(journal.base, tasksBytes)) {
+      snapshotSequence = journal.base.sequence;
+      changes = journal.batches;
+    } else {
+      // A compaction wrote this snapshot and stopped before emptying the journal: the snapshot
+      // already holds every batch of it.
+      stale = true;
+      snapshotSequence = journal.base.sequence + journal.batches.length;
+    }
+  }
   return {
-    summary: { ...name, path: folder, createdAt: snapshotStat.mtime },
-    prdSnapshot,
-    tasksText,
-    parentSession: parent === '' ? null : parent,
+    session: {
+      summary,
+      prdSnapshot,
+      parentSession: parent === '' ? null : parent,
+      snapshotText: tasksBytes.toString('utf8'),
+      snapshotSequence,
+      changes,
+      tail: { validBytes: journal.validBytes, discardedBytes: journal.discardedBytes },
+    },
+    base: baseOf(tasksBytes, snapshotSequence),
+    stale,
+    journalSize: journalBytes?.byteLength ?? 0,
   };
+}
+
+async function requireParts(folder: string): Promise<void> {
+  for (const file of REQUIRED_FILES) {
+    try {
+      await stat(join(folder, file));
+    } catch (error) {
+      const code = errno(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw incomplete(folder, file, error);
+      throw ioError(error, folder, `cannot read session folder ${folder}`);
+    }
+  }
+}
+
+function incomplete(folder: string, file: string, cause?: unknown): SessionError {
+  return new SessionError(
+    'INCOMPLETE_SESSION',
+    `session folder ${folder} is incomplete: ${file} is missing`,
+    { path: folder, id: basename(folder), ...(cause !== undefined ? { cause } : {}) },
+  );
+}
+
+function checkDraft(draft: SessionDraft): void {
+  if (
+    typeof draft !== 'object' ||
+    draft === null ||
+    typeof draft.hash !== 'string' ||
+    !/^[0-9a-f]{12}$/.test(draft.hash) ||
+    (typeof draft.prdSnapshot !== 'string' && !(draft.prdSnapshot instanceof Uint8Array)) ||
+    typeof draft.tasksText !== 'string' ||
+    (draft.parentSession !== null && typeof draft.parentSession !== 'string')
+  ) {
+    throw new TypeError(
+      `create expected {hash: 12 hex digits, prdSnapshot, tasksText, parentSession}, got ${show(draft)}`,
+    );
+  }
+}
+
+function checkArtifact(name: string, text: string, operation: string): void {
+  if (!isArtifactName(name)) {
+    throw new TypeError(
+      `${operation} expected a plain file name other than the session's own files, got ${show(name)}`,
+    );
+  }
+  if (typeof text !== 'string') {
+    throw new TypeError(`${operation} expected text to be a string, got ${show(text)}`);
+  }
 }
 
 async function sweepTempFolders(
@@ -348,27 +765,6 @@ async function lockOrThrow(
   }
 }
 
-function wrapLock(lock: Lock, sessionPath: string): SessionLock {
-  return {
-    holder: toHolder(lock.holder),
-    signal: lock.signal,
-    release: async () => {
-      try {
-        await lock.release();
-      } catch (error) {
-        throw fromStoreError(error, lock.path, `cannot release the lock of ${sessionPath}`);
-      }
-    },
-    releaseSync: () => {
-      try {
-        lock.releaseSync();
-      } catch (error) {
-        throw fromStoreError(error, lock.path, `cannot release the lock of ${sessionPath}`);
-      }
-    },
-  };
-}
-
 async function writeOrThrow(path: string, data: string | Uint8Array): Promise<void> {
   try {
     await writeFileAtomic(path, data);
@@ -377,11 +773,22 @@ async function writeOrThrow(path: string, data: string | Uint8Array): Promise<vo
   }
 }
 
-async function readRequired(path: string): Promise<string> {
+async function readRequired(path: string, folder: string): Promise<Buffer> {
   try {
-    return await readFile(path, 'utf8');
+    return await readFile(path);
   } catch (error) {
-    throw missingOrIo(error, path);
+    const code = errno(error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw incomplete(folder, basename(path), error);
+    throw ioError(error, path, `cannot read ${path}`);
+  }
+}
+
+async function readOptionalBytes(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return undefined;
+    throw ioError(error, path, `cannot read ${path}`);
   }
 }
 

@@ -20,6 +20,7 @@ export {
   SESSION_FILES,
   type SessionName,
 } from './layout.ts';
+export { createMemoryStore, type MemoryStoreOptions } from './memory-store.ts';
 export {
   type BacklogSource,
   type FlushPolicy,

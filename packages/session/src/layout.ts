@@ -2,6 +2,8 @@
 export const SESSION_FILES = Object.freeze({
   /** The backlog: `{"backlog": [...], "currentItemId": ...}`. */
   tasks: 'tasks.json',
+  /** Changes since the snapshot: one framed record per flush. */
+  journal: 'tasks.journal',
   /** The PRD exactly as it was when the session began. */
   prdSnapshot: 'prd_snapshot.md',
   /** Delta sessions only: the parent session's folder name. */
@@ -26,6 +28,7 @@ const SESSION_NAME = /^(\d{3,})_([0-9a-f]{12})$/;
 const ARTIFACT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const RESERVED = new Set<string>([
   SESSION_FILES.tasks,
+  SESSION_FILES.journal,
   SESSION_FILES.prdSnapshot,
   SESSION_FILES.parentSession,
 ]);
@@ -63,7 +66,7 @@ export function formatSessionName(sequence: number, hash: string): string {
 /**
  * Whether `name` may be written with `writeArtifact`: a plain file name (letters, digits, `.`,
  * `_`, `-`, not starting with a dot, at most 128 characters) that is not one of the files the
- * session itself owns (`tasks.json`, `prd_snapshot.md`, `parent_session.txt`).
+ * session itself owns (`tasks.json`, `tasks.journal`, `prd_snapshot.md`, `parent_session.txt`).
  */
 export function isArtifactName(name: string): boolean {
   return typeof name === 'string' && ARTIFACT_NAME.test(name) && !RESERVED.has(name);

@@ -1,15 +1,17 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Backlog, parseBacklog, serializeBacklog } from '@savepoint/task-schema';
+import { type Backlog, serializeBacklog } from '@savepoint/task-schema';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deferred, makeBacklog, makeTempDir } from '../test/helpers.ts';
 import {
+  type ChangeBatch,
   createFileStore,
   hashPrd,
   listSessions,
   readSession,
   SessionError,
+  type SessionHandle,
   SessionManager,
   type SessionStore,
   sessionLockPath,
@@ -43,8 +45,9 @@ function manager(
   return created;
 }
 
+/** The session's state on disk as a reader sees it: the snapshot with the journal applied. */
 async function readTasks(sessionPath: string): Promise<Backlog> {
-  return JSON.parse(await readFile(join(sessionPath, 'tasks.json'), 'utf8')) as Backlog;
+  return (await readSession(sessionPath)).backlog;
 }
 
 function statusOf(backlog: Backlog, id: string): string | undefined {
@@ -61,29 +64,50 @@ function statusOf(backlog: Backlog, id: string): string | undefined {
   return undefined;
 }
 
-/** A file store whose `save` can be held at its start, to land updates in the middle of a flush. */
-function hookedStore(dir: string) {
+/** A file store whose appends can be held at their start or made to fail, and whose hold can be lost. */
+function hookedStore(dir: string, lost?: AbortSignal) {
   const inner = createFileStore(dir);
   const gates: Array<{ promise: Promise<void> } | undefined> = [];
-  const saves: string[] = [];
+  const appends: ChangeBatch[] = [];
+  const hooks = { failNext: false };
   let calls = 0;
-  const store: SessionStore = {
-    ...inner,
-    location: inner.location,
-    list: () => inner.list(),
-    create: (draft, options) => inner.create(draft, options),
-    read: (path) => inner.read(path),
-    lock: (path, options) => inner.lock(path, options),
-    saveSync: (path, text) => inner.saveSync(path, text),
-    writeArtifact: (path, name, text) => inner.writeArtifact(path, name, text),
-    save: async (path, text) => {
+  const wrap = (handle: SessionHandle): SessionHandle => ({
+    summary: handle.summary,
+    signal: lost ?? handle.signal,
+    load: () => handle.load(),
+    append: async (batch) => {
       const gate = gates[calls++];
       if (gate) await gate.promise;
-      await inner.save(path, text);
-      saves.push(text);
+      if (hooks.failNext) {
+        hooks.failNext = false;
+        throw new Error('disk on fire');
+      }
+      await handle.append(batch);
+      appends.push(batch);
+    },
+    appendSync: (batch) => handle.appendSync(batch),
+    compact: (snapshot) => handle.compact(snapshot),
+    compactSync: (snapshot) => handle.compactSync(snapshot),
+    writeArtifact: (name, text) => handle.writeArtifact(name, text),
+    removeArtifact: (name) => handle.removeArtifact(name),
+    release: () => handle.release(),
+    releaseSync: () => handle.releaseSync(),
+  });
+  const store: SessionStore = {
+    location: inner.location,
+    list: () => inner.list(),
+    read: (ref) => inner.read(ref),
+    open: async (ref, options) => wrap(await inner.open(ref, options)),
+    create: async (draft, options) => {
+      const result = await inner.create(draft, options);
+      return result.status === 'created' ? { ...result, handle: wrap(result.handle) } : result;
     },
   };
-  return { store, gates, saves };
+  return { store, gates, appends, hooks };
+}
+
+function statusIn(batch: ChangeBatch, id: string): string | undefined {
+  return batch.statuses.find((change) => change.id === id)?.status;
 }
 
 describe('initialize', () => {
@@ -213,8 +237,17 @@ describe('initialize', () => {
     }
   });
 
-  it('fails with BACKLOG_REQUIRED or INVALID_BACKLOG and creates nothing', async () => {
-    await expect(manager(PRD_A).initialize()).rejects.toMatchObject({ code: 'BACKLOG_REQUIRED' });
+  it('creates a session with an empty backlog when given none, to be saved later', async () => {
+    const session = manager(PRD_A);
+    const state = await session.initialize();
+    expect(state.taskRegistry).toEqual({ backlog: [] });
+    const backlog = makeBacklog({ phases: 1, milestones: 1, tasks: 1, subtasks: 2 });
+    await session.saveBacklog(backlog);
+    await session.close();
+    expect((await readSession(state.metadata.path)).backlog).toEqual(backlog);
+  });
+
+  it('fails with INVALID_BACKLOG and creates nothing', async () => {
     const broken = makeBacklog({ phases: 1, milestones: 1, tasks: 1, subtasks: 2 });
     broken.backlog[0]!.milestones[0]!.tasks[0]!.subtasks[1]!.dependencies = ['P9.M9.T9.S9'];
     const error = await manager(PRD_A)
@@ -281,8 +314,10 @@ describe('updates and flushes', () => {
       updatesPerFlush: 3,
     });
     expect(session.getStats().lastFlushMs).toBeGreaterThanOrEqual(0);
-    const written = await readFile(join(state.metadata.path, 'tasks.json'), 'utf8');
-    expect(written).toBe(serializeBacklog(registry));
+    // The flush appended to the journal; the snapshot is untouched until a compaction.
+    expect(await readFile(join(state.metadata.path, 'tasks.json'), 'utf8')).toBe(onDisk);
+    expect(existsSync(join(state.metadata.path, 'tasks.journal'))).toBe(true);
+    expect(await readTasks(state.metadata.path)).toEqual(registry);
 
     // Nothing changed: no second write.
     await session.flushUpdates();
@@ -328,7 +363,7 @@ describe('updates and flushes', () => {
   });
 
   it('writes an update made while a flush is running with the next flush', async () => {
-    const { store, gates, saves } = hookedStore(planDir);
+    const { store, gates, appends } = hookedStore(planDir);
     const session = manager(PRD_A, { store });
     const state = await session.initialize({ backlog: makeBacklog(shape) });
 
@@ -343,18 +378,18 @@ describe('updates and flushes', () => {
     gate.resolve();
     await firstFlush;
 
-    expect(statusOf(parseBacklog(saves[0]!), 'P1.M1.T1.S2')).toBe('Planned');
+    expect(statusIn(appends[0]!, 'P1.M1.T1.S2')).toBeUndefined();
     expect(session.isDirty).toBe(true);
     expect(session.getStats().pending).toBe(1);
     await session.flushUpdates();
     const onDisk = await readTasks(state.metadata.path);
     expect(statusOf(onDisk, 'P1.M1.T1.S1')).toBe('Complete');
     expect(statusOf(onDisk, 'P1.M1.T1.S2')).toBe('Complete');
-    expect(saves).toHaveLength(2);
+    expect(appends).toHaveLength(2);
   });
 
   it('never lands an older state over a newer one when flushes overlap', async () => {
-    const { store, gates, saves } = hookedStore(planDir);
+    const { store, gates, appends } = hookedStore(planDir);
     const session = manager(PRD_A, { store });
     const state = await session.initialize({ backlog: makeBacklog(shape) });
 
@@ -370,37 +405,20 @@ describe('updates and flushes', () => {
     setTimeout(() => slow.resolve(), 40);
     await Promise.all([first, second, third]);
 
-    expect(saves).toHaveLength(2);
-    expect(statusOf(parseBacklog(saves[0]!), 'P1.M1.T1.S2')).toBe('Planned');
-    expect(statusOf(parseBacklog(saves[1]!), 'P1.M1.T1.S2')).toBe('Complete');
+    expect(appends.map((batch) => batch.sequence)).toEqual([1, 2]);
+    expect(statusIn(appends[0]!, 'P1.M1.T1.S2')).toBeUndefined();
+    expect(statusIn(appends[1]!, 'P1.M1.T1.S2')).toBe('Complete');
     const onDisk = await readTasks(state.metadata.path);
     expect(statusOf(onDisk, 'P1.M1.T1.S2')).toBe('Complete');
     expect(onDisk).toEqual(session.currentSession!.taskRegistry);
   });
 
   it('keeps changes pending when a write fails and propagates the error', async () => {
-    const inner = createFileStore(planDir);
-    let failNext = false;
-    const store: SessionStore = {
-      location: inner.location,
-      list: () => inner.list(),
-      create: (draft, options) => inner.create(draft, options),
-      read: (path) => inner.read(path),
-      lock: (path, options) => inner.lock(path, options),
-      saveSync: (path, text) => inner.saveSync(path, text),
-      writeArtifact: (path, name, text) => inner.writeArtifact(path, name, text),
-      save: async (path, text) => {
-        if (failNext) {
-          failNext = false;
-          throw new Error('disk on fire');
-        }
-        await inner.save(path, text);
-      },
-    };
+    const { store, hooks } = hookedStore(planDir);
     const session = manager(PRD_A, { store });
     const state = await session.initialize({ backlog: makeBacklog(shape) });
     session.updateItemStatus('P1.M1.T1.S1', 'Complete');
-    failNext = true;
+    hooks.failNext = true;
     const error = await session.flushUpdates().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(SessionError);
     expect(error).toMatchObject({ code: 'IO' });
@@ -446,29 +464,32 @@ describe('updates and flushes', () => {
     expect(session.flushSync()).toBe(false);
     session.updateItemStatus('P2.M1.T1.S1', 'Failed');
     expect(session.flushSync()).toBe(true);
-    const text = await readFile(join(state.metadata.path, 'tasks.json'), 'utf8');
-    expect(text).toBe(serializeBacklog(session.currentSession!.taskRegistry));
+    expect(await readTasks(state.metadata.path)).toEqual(session.currentSession!.taskRegistry);
     expect(session.getStats()).toMatchObject({ pending: 0, syncFlushes: 1, isDirty: false });
+
+    // After saveBacklog() started, a synchronous flush writes a whole snapshot.
+    const replacement = makeBacklog(shape, 'replaced');
+    const saving = session.saveBacklog(replacement);
+    session.updateItemStatus('P1.M1.T1.S1', 'Complete');
+    expect(session.flushSync()).toBe(true);
+    await saving;
+    expect(await readTasks(state.metadata.path)).toEqual(session.currentSession!.taskRegistry);
+    expect(statusOf(await readTasks(state.metadata.path), 'P1.M1.T1.S1')).toBe('Complete');
   });
 
-  it('rewrites the latest state when an older async write finishes after a flushSync', async () => {
-    const { store, gates } = hookedStore(planDir);
-    const session = manager(PRD_A, { store });
+  it('writes a flushSync after an append that is still running, in order', async () => {
+    const session = manager(PRD_A);
     const state = await session.initialize({ backlog: makeBacklog(shape) });
-    const gate = deferred();
-    gates[0] = gate;
     session.updateItemStatus('P1.M1.T1.S1', 'Complete');
     const running = session.flushUpdates();
-    await new Promise((resolve) => setTimeout(resolve, 10));
     session.updateItemStatus('P1.M1.T1.S2', 'Complete');
     expect(session.flushSync()).toBe(true);
-    gate.resolve();
     await running;
-    // The slow write landed last with the older state; the manager knows and is dirty again.
-    expect(statusOf(await readTasks(state.metadata.path), 'P1.M1.T1.S2')).toBe('Planned');
-    expect(session.isDirty).toBe(true);
-    await session.flushUpdates();
-    expect(statusOf(await readTasks(state.metadata.path), 'P1.M1.T1.S2')).toBe('Complete');
+    expect(session.isDirty).toBe(false);
+    const onDisk = await readTasks(state.metadata.path);
+    expect(statusOf(onDisk, 'P1.M1.T1.S1')).toBe('Complete');
+    expect(statusOf(onDisk, 'P1.M1.T1.S2')).toBe('Complete');
+    expect(onDisk).toEqual(session.currentSession!.taskRegistry);
   });
 });
 
@@ -626,14 +647,24 @@ describe('recovering containers', () => {
 });
 
 describe('loading and listing', () => {
-  it('loads a folder whose hash differs from its snapshot and lists only complete sessions', async () => {
+  it('loads a folder whose hash differs from its snapshot, and reports incomplete sessions', async () => {
     const backlog = makeBacklog({ phases: 1, milestones: 1, tasks: 1, subtasks: 1 });
     await mkdir(join(planDir, '002_aaaaaaaaaaaa'), { recursive: true });
     await writeFile(join(planDir, '002_aaaaaaaaaaaa', 'tasks.json'), JSON.stringify(backlog));
     await writeFile(join(planDir, '002_aaaaaaaaaaaa', 'prd_snapshot.md'), PRD_C);
-    // Noise that must not be listed: a half folder, a temp folder, a foreign name, a lock.
-    await mkdir(join(planDir, '003_bbbbbbbbbbbb'));
-    await writeFile(join(planDir, '003_bbbbbbbbbbbb', 'prd_snapshot.md'), PRD_C);
+    // A half folder is an error naming the folder and the missing file, never skipped.
+    const half = join(planDir, '003_bbbbbbbbbbbb');
+    await mkdir(half);
+    await writeFile(join(half, 'prd_snapshot.md'), PRD_C);
+    const incomplete = { code: 'INCOMPLETE_SESSION', path: half };
+    await expect(listSessions(planDir)).rejects.toMatchObject(incomplete);
+    await expect(listSessions(planDir)).rejects.toThrow(/003_bbbbbbbbbbbb.*tasks\.json/);
+    await expect(readSession(half)).rejects.toMatchObject(incomplete);
+    await expect(manager(PRD_C).loadSession(half)).rejects.toMatchObject(incomplete);
+    await expect(manager(PRD_C).initialize()).rejects.toMatchObject(incomplete);
+    expect(existsSync(sessionLockPath(half))).toBe(false);
+    await writeFile(join(half, 'tasks.json'), JSON.stringify(backlog));
+    // Noise that must not be listed: a temp folder, a foreign name, a lock.
     await mkdir(join(planDir, '.tmp-1-abcdef'));
     await mkdir(join(planDir, 'notes'));
     await writeFile(join(planDir, '.001_dddddddddddd.lock'), '');
@@ -642,7 +673,11 @@ describe('loading and listing', () => {
     await writeFile(join(planDir, '010_cccccccccccc', 'prd_snapshot.md'), PRD_C);
 
     const listed = await listSessions(planDir);
-    expect(listed.map((session) => session.id)).toEqual(['002_aaaaaaaaaaaa', '010_cccccccccccc']);
+    expect(listed.map((session) => session.id)).toEqual([
+      '002_aaaaaaaaaaaa',
+      '003_bbbbbbbbbbbb',
+      '010_cccccccccccc',
+    ]);
     expect(listed[0]).toMatchObject({ sequence: 2, hash: 'aaaaaaaaaaaa' });
 
     const session = manager(PRD_C);
@@ -655,7 +690,7 @@ describe('loading and listing', () => {
 
     const snapshot = await readSession(join(planDir, '010_cccccccccccc'));
     expect(snapshot.backlog).toEqual(backlog);
-    await expect(readSession(join(planDir, '003_bbbbbbbbbbbb'))).rejects.toMatchObject({
+    await expect(readSession(join(planDir, '005_bbbbbbbbbbbb'))).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
     await expect(readSession(join(planDir, 'notes'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
@@ -670,8 +705,8 @@ describe('loading and listing', () => {
       '.001_dddddddddddd.lock',
     ]);
 
-    // PRD C hashes to neither folder, so it gets a new session numbered after every folder that
-    // looks like a session (complete or not), with the latest complete one as parent.
+    // PRD C hashes to no folder, so it gets a new session numbered after every folder that
+    // looks like a session, with the latest one as parent.
     const fresh = manager(PRD_C);
     const created = await fresh.initialize({ backlog });
     expect(created.metadata.id).toBe(`011_${hashPrd(PRD_C)}`);
@@ -693,10 +728,12 @@ describe('loading and listing', () => {
 });
 
 describe('options', () => {
-  it('throws TypeError for malformed constructor options', () => {
+  it('throws TypeError for malformed constructor options', async () => {
     expect(() => new SessionManager(undefined as never)).toThrow(TypeError);
     // Without a PRD a manager can still open sessions by path, but cannot initialize().
-    expect(() => new SessionManager({ planDir }).initialize()).toThrow(/pass prdPath or prdText/);
+    await expect(new SessionManager({ planDir }).initialize()).rejects.toThrow(
+      /pass prdPath or prdText/,
+    );
     expect(() => new SessionManager({ prdText: 'a', prdPath: 'b', planDir } as never)).toThrow(
       TypeError,
     );
@@ -721,22 +758,8 @@ async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void
 
 describe('losing the lock', () => {
   it('refuses to write once the lock is lost, and close() lets the session go', async () => {
-    const inner = createFileStore(planDir);
     const lost = new AbortController();
-    const store: SessionStore = {
-      location: inner.location,
-      list: () => inner.list(),
-      create: async (draft, options) => {
-        const result = await inner.create(draft, options);
-        if (result.status !== 'created') return result;
-        return { ...result, lock: { ...result.lock, signal: lost.signal } };
-      },
-      read: (path) => inner.read(path),
-      lock: (path, options) => inner.lock(path, options),
-      save: (path, text) => inner.save(path, text),
-      saveSync: (path, text) => inner.saveSync(path, text),
-      writeArtifact: (path, name, text) => inner.writeArtifact(path, name, text),
-    };
+    const { store } = hookedStore(planDir, lost.signal);
     const session = manager(PRD_A, { store });
     const state = await session.initialize({
       backlog: makeBacklog({ phases: 1, milestones: 1, tasks: 1, subtasks: 1 }),

@@ -1,20 +1,30 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import {
-  type Backlog,
-  type BacklogIndex,
-  createBacklogIndex,
-  STATUSES,
-  type Status,
-  serializeBacklog,
-} from '@savepoint/task-schema';
+import { type Backlog, STATUSES, type Status } from '@savepoint/task-schema';
 import { SessionError } from './errors.ts';
 import { createFileStore } from './file-store.ts';
-import { hashPrd } from './hash.ts';
-import { resetInFlight, toMetadata, validateBacklog } from './internal/backlog.ts';
+import { takeBacklog } from './internal/backlog.ts';
+import type { LiveSession, ReadonlyBacklogIndex } from './internal/live-session.ts';
+import {
+  type BacklogSource,
+  type OpenedSession,
+  openExisting,
+  openForPrd,
+  readPrd,
+} from './internal/opening.ts';
+import { type FlushPolicy, type SessionStats, SessionWriter } from './internal/writer.ts';
 import { isArtifactName, SESSION_FILES } from './layout.ts';
-import { findByPrd, type SessionMetadata, type SessionSnapshot, snapshotOf } from './sessions.ts';
-import type { SessionLock, SessionStore, SessionSummary } from './store.ts';
+import {
+  completeSessions,
+  findByPrd,
+  type SessionMetadata,
+  type SessionSnapshot,
+  snapshotOf,
+} from './sessions.ts';
+import type { SessionStore, SessionSummary } from './store.ts';
+
+export type { ReadonlyBacklogIndex } from './internal/live-session.ts';
+export type { BacklogSource, NewSessionContext } from './internal/opening.ts';
+export type { FlushPolicy, SessionStats } from './internal/writer.ts';
 
 /**
  * Where the PRD comes from: a file, or text already in memory. `initialize()` needs one of them;
@@ -32,20 +42,6 @@ export type PrdSource =
       prdPath?: never;
     }
   | { prdPath?: undefined; prdText?: undefined };
-
-/**
- * When pending updates are written without an explicit `flushUpdates()`. Both limits may be set;
- * whichever is reached first starts a flush. Leave both unset to flush only when asked.
- */
-export interface FlushPolicy {
-  /** Flush once this many updates are pending. A positive integer. */
-  maxPending?: number;
-  /**
-   * Flush this many milliseconds after the first update that made the session dirty. The timer
-   * never keeps the process alive.
-   */
-  maxDelayMs?: number;
-}
 
 /** Where log lines go. Every method is optional; the manager never prints on its own. */
 export interface SessionLogger {
@@ -96,7 +92,7 @@ export interface SessionState {
    * snapshot: change it through the manager, never in place.
    */
   readonly taskRegistry: Backlog;
-  /** The item the runner is on, persisted as `currentItemId` in `tasks.json`. */
+  /** The item the runner is on, persisted as `currentItemId`. */
   readonly currentItemId: string | null;
   /** Whether this call created the session (first or delta) rather than resuming one. */
   readonly isNew: boolean;
@@ -112,28 +108,13 @@ export interface SessionState {
   readonly inFlight: readonly string[];
 }
 
-/** What a backlog factory is told when `initialize()` needs a new session. */
-export interface NewSessionContext {
-  /** The PRD hash the new session will be named after. */
-  readonly hash: string;
-  /** The PRD text. */
-  readonly prdText: string;
-  /**
-   * The latest existing session, which becomes the new session's parent (a delta session), or
-   * `null` for the first session. Its backlog is there to carry statuses over.
-   */
-  readonly parent: SessionSnapshot | null;
-}
-
-/** A backlog for a new session, or a function producing one when (and only when) it is needed. */
-export type BacklogSource = Backlog | ((context: NewSessionContext) => Backlog | Promise<Backlog>);
-
 /** Options of {@link SessionManager.initialize}. */
 export interface InitializeOptions {
   /**
    * The backlog of the session when one has to be created. A function is called only then, with
-   * the parent session (if any), so a costly planning step is skipped on resume. Without it,
-   * creating a session fails with `BACKLOG_REQUIRED`.
+   * the parent session (if any), so a costly planning step is skipped on resume. Without it, a
+   * created session starts with an empty backlog (`{"backlog": []}`), to be given one later with
+   * `saveBacklog()`.
    */
   backlog?: BacklogSource;
   /** Aborts waiting for another process creating a session in the same plan directory. */
@@ -150,56 +131,18 @@ export interface UpdateStatusOptions {
   rollUp?: boolean;
 }
 
-/** Counters for logs and dashboards, from {@link SessionManager.getStats}. */
-export interface SessionStats {
-  /** Updates applied in memory and not yet handed to a flush. */
-  readonly pending: number;
-  /** Whether there are changes not yet handed to a flush. */
-  readonly isDirty: boolean;
-  /** Whether a flush is running or queued. */
-  readonly isFlushing: boolean;
-  /** Successful asynchronous flushes that wrote something. */
-  readonly flushes: number;
-  /** Successful synchronous flushes (`flushSync`). */
-  readonly syncFlushes: number;
-  /** Flushes that failed (their changes stayed pending). */
-  readonly failedFlushes: number;
-  /** Updates written by all flushes together. */
-  readonly updatesFlushed: number;
-  /** `updatesFlushed / (flushes + syncFlushes)`, or 0 before the first flush. */
-  readonly updatesPerFlush: number;
-  /** Updates written by the last flush. */
-  readonly lastFlushUpdates: number;
-  /** Duration of the last flush in milliseconds (serialization and durable write), or `null`. */
-  readonly lastFlushMs: number | null;
-  /** Bytes written by the last flush. */
-  readonly lastFlushBytes: number;
-  /** When the last flush finished, or `null`. */
-  readonly lastFlushAt: Date | null;
-  /** Sum of all flush durations in milliseconds. */
-  readonly totalFlushMs: number;
-  /** The error of the last failed flush, cleared by the next successful one. */
-  readonly lastError: Error | null;
-}
-
-interface OpenSession {
-  readonly metadata: SessionMetadata;
-  readonly prdSnapshot: string;
-  readonly lock: SessionLock;
-  readonly isNew: boolean;
-  inFlight: readonly string[];
-}
-
-interface PrdContent {
-  readonly bytes: Uint8Array;
-  readonly text: string;
-  readonly hash: string;
+/** The open session: in memory, and its writer. */
+interface Open {
+  readonly live: LiveSession;
+  readonly writer: SessionWriter;
 }
 
 /**
- * Owns one session at a time: finds, creates or resumes it, keeps its backlog in memory, applies
- * status changes in O(depth), and writes them in batches with ordered, atomic flushes. One
- * process at a time may hold a session.
+ * Owns one session at a time: finds, creates or resumes it (`initialize`, `loadSession`), keeps
+ * its backlog in memory, applies status changes in O(depth), and writes them durably: each
+ * `flushUpdates()` appends one batch of every change since the last flush to the session's
+ * journal, and `saveBacklog()`, `close()` and a long journal write a new snapshot. One process at
+ * a time may hold a session.
  *
  * @example
  * ```ts
@@ -210,7 +153,7 @@ interface PrdContent {
  * manager.updateItemStatus('P1.M1.T1.S1', 'Implementing');
  * await manager.flushUpdates();
  * manager.updateItemStatus('P1.M1.T1.S1', 'Complete');
- * await manager.close(); // flushes and releases the lock
+ * await manager.close(); // flushes, compacts and releases the lock
  * ```
  */
 export class SessionManager {
@@ -219,31 +162,9 @@ export class SessionManager {
   readonly #policy: FlushPolicy;
   readonly #logger: SessionLogger;
 
-  #session: OpenSession | undefined;
-  #index: BacklogIndex | undefined;
-  #view: ReadonlyBacklogIndex | undefined;
+  #open: Open | undefined;
   #opening: Promise<SessionState> | undefined;
   #closing: Promise<void> | undefined;
-
-  #dirty = false;
-  #pending = 0;
-  #version = 0;
-  #syncVersion = 0;
-  #chain: Promise<void> = Promise.resolve();
-  #queuedFlushes = 0;
-  #autoQueued = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-
-  #flushes = 0;
-  #syncFlushes = 0;
-  #failedFlushes = 0;
-  #updatesFlushed = 0;
-  #lastFlushUpdates = 0;
-  #lastFlushMs: number | null = null;
-  #lastFlushBytes = 0;
-  #lastFlushAt: Date | null = null;
-  #totalFlushMs = 0;
-  #lastError: Error | null = null;
 
   /**
    * @param options - the PRD (`prdPath` or `prdText`; only `initialize()` needs it), `planDir`
@@ -275,7 +196,7 @@ export class SessionManager {
     if (options.store !== undefined) {
       if (!isStore(options.store)) {
         throw new TypeError(
-          `SessionManager expected store to be a SessionStore, got ${show(options.store)}`,
+          `SessionManager expected store to be a SessionStore (list, create, open, read), got ${show(options.store)}`,
         );
       }
       this.#store = options.store;
@@ -306,18 +227,17 @@ export class SessionManager {
    * backlog; `null` before `initialize()`/`loadSession()` and after `close()`.
    */
   get currentSession(): SessionState | null {
-    const session = this.#session;
-    const index = this.#index;
-    if (!session || !index) return null;
-    const taskRegistry = index.backlog;
+    const live = this.#open?.live;
+    if (!live) return null;
+    const taskRegistry = live.backlog;
     return {
-      metadata: session.metadata,
-      prdSnapshot: session.prdSnapshot,
+      metadata: live.metadata,
+      prdSnapshot: live.prdSnapshot,
       taskRegistry,
       currentItemId: taskRegistry.currentItemId ?? null,
-      isNew: session.isNew,
-      isDelta: session.metadata.parentSession !== null,
-      inFlight: session.inFlight,
+      isNew: live.isNew,
+      isDelta: live.metadata.parentSession !== null,
+      inFlight: live.inFlight,
     };
   }
 
@@ -329,80 +249,88 @@ export class SessionManager {
    * @throws SessionError `NO_SESSION` when no session is open
    */
   get index(): ReadonlyBacklogIndex {
-    this.#requireIndex('index');
-    return this.#view!;
+    return this.#require('index').live.view;
   }
 
   /** Whether there are changes not yet handed to a flush. */
   get isDirty(): boolean {
-    return this.#dirty;
+    return this.#open?.writer.isDirty ?? false;
   }
 
   /**
-   * Opens the session for this PRD: resumes the latest session whose folder hash equals the PRD's
-   * hash; otherwise creates a delta session whose parent is the latest session; otherwise creates
-   * the first session. A created session gets `options.backlog`. Takes the session's lock; calling
-   * it again while a session is open returns that session.
+   * Opens the session for this PRD: resumes the latest session whose folder hash equals the
+   * hash of the PRD's bytes; otherwise creates a delta session whose parent is the latest
+   * session; otherwise creates the first session. A created session gets `options.backlog`, or
+   * an empty backlog when none is given. Takes the session's lock; calling it again while a
+   * session is open returns that session.
    *
    * When another process creates a session with the same hash between this process's look-up and
    * its own creation, that session is opened instead (usually a `LOCKED` error, since its creator
    * holds it) and the backlog produced here is discarded.
    *
-   * @throws SessionError `LOCKED` (another live process holds the session), `BACKLOG_REQUIRED`,
-   *   `INVALID_BACKLOG` (the stored or given backlog is invalid), `NOT_FOUND` (the PRD file), `IO`
+   * @throws SessionError `LOCKED` (another live process holds the session), `INVALID_BACKLOG`
+   *   (the stored or given backlog is invalid or cannot be written), `INCOMPLETE_SESSION`,
+   *   `CORRUPT`, `NOT_FOUND` (the PRD file), `IO`
+   * @throws TypeError when the manager has no PRD or the options are malformed
    */
-  initialize(options: InitializeOptions = {}): Promise<SessionState> {
+  async initialize(options: InitializeOptions = {}): Promise<SessionState> {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`initialize expected an options object, got ${show(options)}`);
     }
-    if (this.#prd === undefined) throw noPrd();
-    const source = options.backlog;
-    if (source !== undefined && (typeof source !== 'object' || source === null)) {
-      if (typeof source !== 'function') {
-        throw new TypeError(
-          `initialize expected backlog to be a backlog object or a function, got ${show(source)}`,
-        );
-      }
+    const prd = this.#prd;
+    if (prd === undefined) {
+      throw new TypeError(
+        'initialize expected the manager to have a PRD: pass prdPath or prdText to the constructor',
+      );
     }
+    const source = options.backlog;
+    if (source !== undefined && typeof source !== 'function' && typeof source !== 'object') {
+      throw new TypeError(
+        `initialize expected backlog to be a backlog object or a function, got ${show(source)}`,
+      );
+    }
+    checkSignal(options.signal, 'initialize');
     const current = this.currentSession;
-    if (current) return Promise.resolve(current);
-    if (this.#opening) return this.#opening;
-    const opening = this.#initialize(options).finally(() => {
-      this.#opening = undefined;
-    });
-    this.#opening = opening;
-    return opening;
+    if (current) return current;
+    return this.#startOpening(async () =>
+      openForPrd(this.#store, await readPrd(prd), source, options.signal, this.#logger),
+    );
   }
 
   /**
-   * Opens an existing session by its location (the folder path for the file store), taking its
-   * lock. The folder's hash need not match its PRD snapshot.
+   * Opens an existing session by its location (the folder path for the file store, or its id),
+   * taking its lock. The folder's hash need not match its PRD snapshot.
    *
    * @throws TypeError when a session is already open (close it first)
-   * @throws SessionError `LOCKED`, `NOT_FOUND`, `INVALID_BACKLOG`, `IO`
+   * @throws SessionError `LOCKED`, `NOT_FOUND`, `INCOMPLETE_SESSION`, `CORRUPT`,
+   *   `INVALID_BACKLOG`, `IO`
    */
   async loadSession(path: string, options: { signal?: AbortSignal } = {}): Promise<SessionState> {
     if (typeof path !== 'string' || path === '') {
       throw new TypeError(`loadSession expected a session path, got ${show(path)}`);
     }
-    if (this.#session || this.#opening) {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`loadSession expected an options object, got ${show(options)}`);
+    }
+    checkSignal(options.signal, 'loadSession');
+    if (this.#open || this.#opening) {
       throw new TypeError('loadSession expected no open session; call close() first');
     }
-    const opening = this.#openExisting(path, options.signal).finally(() => {
-      this.#opening = undefined;
-    });
-    this.#opening = opening;
-    return opening;
+    return this.#startOpening(() => openExisting(this.#store, path, options.signal, this.#logger));
   }
 
-  /** Lists the store's complete sessions, ascending by sequence. */
-  listSessions(): Promise<SessionSummary[]> {
-    return this.#store.list();
+  /**
+   * Lists the store's sessions, ascending by sequence.
+   *
+   * @throws SessionError `INCOMPLETE_SESSION` naming a session that lacks a required part, `IO`
+   */
+  async listSessions(): Promise<SessionSummary[]> {
+    return completeSessions(await this.#store.list());
   }
 
   /** The store's session with the highest sequence number, or `null`. */
   async findLatestSession(): Promise<SessionSummary | null> {
-    return (await this.#store.list()).at(-1) ?? null;
+    return (await this.listSessions()).at(-1) ?? null;
   }
 
   /**
@@ -410,20 +338,20 @@ export class SessionManager {
    * See the standalone {@link findSessionByPRD} for how a string is told apart from a hash.
    */
   async findSessionByPRD(prd: string | Uint8Array): Promise<SessionSummary | null> {
-    return findByPrd(await this.#store.list(), prd);
+    return findByPrd(await this.listSessions(), prd);
   }
 
   /**
    * Reads the open session's parent (its backlog included) without locking it, or `null` when the
    * session is not a delta session.
    *
-   * @throws SessionError `NO_SESSION`, `NOT_FOUND` (the parent folder is gone), `INVALID_BACKLOG`
+   * @throws SessionError `NO_SESSION`, `NOT_FOUND` (the parent is gone), `INVALID_BACKLOG`
    */
   async readParentSession(): Promise<SessionSnapshot | null> {
-    const session = this.#requireSession('readParentSession');
-    const parentId = session.metadata.parentSession;
+    const { live } = this.#require('readParentSession');
+    const parentId = live.metadata.parentSession;
     if (parentId === null) return null;
-    const parent = (await this.#store.list()).find((summary) => summary.id === parentId);
+    const parent = (await this.#store.list()).sessions.find((summary) => summary.id === parentId);
     if (!parent) {
       throw new SessionError('NOT_FOUND', `parent session ${parentId} does not exist`, {
         id: parentId,
@@ -433,43 +361,41 @@ export class SessionManager {
   }
 
   /**
-   * Validates `backlog`, makes it the in-memory registry (replacing any pending updates, which it
-   * subsumes), and writes it atomically. Resolves once it is durable.
+   * Makes `backlog` the in-memory registry (replacing any pending updates, which it subsumes) and
+   * writes it as the session's new snapshot (a compaction: the journal starts over). Resolves
+   * once it is durable. `currentItemId` is taken from `backlog` as given.
    *
-   * `currentItemId` is taken from `backlog` as given.
+   * The registry itself (`currentSession.taskRegistry`, as in the origin's shutdown sequence) is
+   * written as it is; any other value is validated once, and copied so later changes to the
+   * caller's object cannot bypass the tracking.
    *
-   * @throws SessionError `NO_SESSION`, `INVALID_BACKLOG` (nothing changes), `IO` (the new backlog
-   *   stays in memory, dirty, for the next flush)
+   * @throws SessionError `NO_SESSION`; `INVALID_BACKLOG` when the value is not a valid backlog or
+   *   cannot be written as JSON (a BigInt, a function, a cycle): nothing changes in memory or on
+   *   disk; `IO` (the new backlog stays in memory, dirty, for the next flush)
    */
   async saveBacklog(backlog: Backlog): Promise<void> {
-    const index = this.#requireIndex('saveBacklog');
-    const session = this.#session!;
-    if (typeof backlog !== 'object' || backlog === null) {
-      throw new TypeError(`saveBacklog expected a backlog object, got ${show(backlog)}`);
+    const { live, writer } = this.#require('saveBacklog');
+    if (backlog === live.backlog) {
+      writer.replaced(undefined);
+    } else {
+      const taken = takeBacklog(backlog, `${live.metadata.id}/${SESSION_FILES.tasks}`);
+      live.replace(taken.backlog);
+      writer.replaced(taken.text);
     }
-    // The registry's own snapshot is never mutated by the manager, so it needs no copy; anything
-    // else is copied so the caller keeping and changing its object cannot bypass the tracking.
-    const candidate = backlog === index.backlog ? backlog : structuredClone(backlog);
-    const { backlog: valid } = validateBacklog(
-      candidate,
-      `${session.metadata.id}/${SESSION_FILES.tasks}`,
-    );
-    index.replace(valid);
-    this.#markChanged(0);
-    await this.flushUpdates();
+    await writer.flush();
   }
 
   /**
    * Sets an item's status in memory (O(depth)), rolling the change up to its ancestors unless
-   * `rollUp` is false. Any status may follow any other. Marks the session dirty; the change is
-   * written by the next flush.
+   * `rollUp` is false. Any status may follow any other. The change (and each ancestor status it
+   * changed) is written by the next flush.
    *
    * @returns the new in-memory backlog snapshot
    * @throws SessionError `UNKNOWN_ITEM`, `NO_SESSION`
-   * @throws TypeError when `status` is not a status
+   * @throws TypeError when `id` is not a string, `status` is not a status or `options` is malformed
    */
   updateItemStatus(id: string, status: Status, options: UpdateStatusOptions = {}): Backlog {
-    const index = this.#requireIndex('updateItemStatus');
+    const { live, writer } = this.#require('updateItemStatus');
     if (typeof id !== 'string') {
       throw new TypeError(`updateItemStatus expected an item id string, got ${show(id)}`);
     }
@@ -478,11 +404,16 @@ export class SessionManager {
         `updateItemStatus expected a status (${STATUSES.join(', ')}), got ${show(status)}`,
       );
     }
-    if (!index.has(id)) throw unknownItem(id, this.#session!);
-    const before = index.backlog;
-    const after = index.setStatus(id, status, { rollUp: options.rollUp ?? true });
-    if (after !== before) this.#markChanged(1);
-    return after;
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`updateItemStatus expected an options object, got ${show(options)}`);
+    }
+    const rollUp = options.rollUp ?? true;
+    if (typeof rollUp !== 'boolean') {
+      throw new TypeError(`updateItemStatus expected rollUp to be a boolean, got ${show(rollUp)}`);
+    }
+    if (!live.index.has(id)) throw unknownItem(id, live);
+    if (live.setStatus(id, status, rollUp)) writer.changed();
+    return live.backlog;
   }
 
   /**
@@ -492,14 +423,12 @@ export class SessionManager {
    * @throws SessionError `UNKNOWN_ITEM`, `NO_SESSION`
    */
   setCurrentItem(id: string | null): void {
-    const index = this.#requireIndex('setCurrentItem');
+    const { live, writer } = this.#require('setCurrentItem');
     if (id !== null && typeof id !== 'string') {
       throw new TypeError(`setCurrentItem expected an item id string or null, got ${show(id)}`);
     }
-    if (id !== null && !index.has(id)) throw unknownItem(id, this.#session!);
-    if ((index.backlog.currentItemId ?? null) === id) return;
-    index.setCurrentItemId(id);
-    this.#markChanged(1);
+    if (id !== null && !live.index.has(id)) throw unknownItem(id, live);
+    if (live.setCurrent(id)) writer.changed();
   }
 
   /**
@@ -508,7 +437,7 @@ export class SessionManager {
    * @throws SessionError `NO_SESSION`
    */
   getCurrentItem(): string | null {
-    return this.#requireIndex('getCurrentItem').backlog.currentItemId ?? null;
+    return this.#require('getCurrentItem').live.backlog.currentItemId ?? null;
   }
 
   /**
@@ -526,66 +455,43 @@ export class SessionManager {
    * @throws SessionError `NO_SESSION`
    */
   recoverInFlight(): string[] {
-    const index = this.#requireIndex('recoverInFlight');
-    const session = this.#session!;
-    const ids = resetInFlight(index);
-    session.inFlight = [];
+    const { live, writer } = this.#require('recoverInFlight');
+    const ids = live.recoverInFlight();
     if (ids.length > 0) {
-      this.#markChanged(ids.length);
-      this.#logger.info?.('returned in-flight items to rest', {
-        session: session.metadata.id,
-        ids,
-      });
+      writer.changed();
+      this.#logger.info?.('returned in-flight items to rest', { session: live.metadata.id, ids });
     }
     return ids;
   }
 
   /**
-   * Writes the latest in-memory state once, if anything changed since the last flush began.
-   * Changes made while the write runs are left for the next flush; concurrent calls are queued, so
-   * an older state never lands over a newer one. Resolves once the state as of the call (or newer)
-   * is durable. Without an open session it does nothing.
+   * Writes every change made since the last flush as ONE record appended to the session's
+   * journal, durably (after `saveBacklog()`, a new snapshot instead). Costs O(changes), not
+   * O(backlog). Changes made while the append runs go to the next flush; concurrent calls are
+   * queued in call order. Resolves once the state as of the call (or newer) is durable. Without
+   * an open session, or with nothing changed, it does nothing.
    *
-   * @throws SessionError `IO` when the write fails; the changes then stay pending
+   * @throws SessionError `IO` when the write fails (the changes then stay pending), `LOCK_LOST`
    */
   flushUpdates(): Promise<void> {
-    this.#queuedFlushes += 1;
-    const run = this.#chain.then(() => this.#flushOnce());
-    const settled = run.finally(() => {
-      this.#queuedFlushes -= 1;
-    });
-    this.#chain = settled.then(
-      () => undefined,
-      () => undefined,
-    );
-    return settled;
+    const open = this.#open;
+    if (!open) return Promise.resolve();
+    return open.writer.flush();
   }
 
   /**
-   * Writes the latest in-memory state synchronously, for the last moments of a process (a second
-   * signal, a fatal error). Writes even when an asynchronous flush is running, since that one may
-   * never finish; if it does finish later, the session is marked dirty again so its older state
-   * is overwritten by the next flush.
+   * Writes the latest state synchronously, for the last moments of a process (a second signal, a
+   * fatal error): the pending changes as one journal record, after any append still running; or
+   * a whole snapshot after `saveBacklog()` or while a compaction runs, since that one may never
+   * finish.
    *
    * @returns whether anything was written
-   * @throws SessionError `IO`
+   * @throws SessionError `IO`, `LOCK_LOST`
    */
   flushSync(): boolean {
-    const session = this.#session;
-    const index = this.#index;
-    if (!session || !index) return false;
-    if (!this.#dirty && this.#queuedFlushes === 0) return false;
-    assertHeld(session);
-    const started = performance.now();
-    const text = serializeBacklog(index.backlog);
-    this.#store.saveSync(session.metadata.path, text);
-    this.#clearTimer();
-    this.#syncVersion = this.#version;
-    this.#recordFlush(this.#pending, text, started);
-    this.#syncFlushes += 1;
-    this.#pending = 0;
-    this.#dirty = false;
-    return true;
+    const open = this.#open;
+    if (!open) return false;
+    return open.writer.flushSync();
   }
 
   /**
@@ -593,47 +499,41 @@ export class SessionManager {
    *
    * @param name - a plain file name (no path), not one of the session's own files
    * @returns where it was written
-   * @throws TypeError for an unsafe or reserved name
+   * @throws TypeError for an unsafe or reserved name, or text that is not a string
    * @throws SessionError `NO_SESSION`, `IO`
    */
   async writeArtifact(name: string, text: string): Promise<string> {
-    const session = this.#requireSession('writeArtifact');
-    if (!isArtifactName(name)) {
-      throw new TypeError(
-        `writeArtifact expected a plain file name such as ${SESSION_FILES.errorReport} (not tasks.json, prd_snapshot.md or parent_session.txt), got ${show(name)}`,
-      );
-    }
+    const { writer } = this.#require('writeArtifact');
+    checkArtifactName(name, 'writeArtifact');
     if (typeof text !== 'string') {
       throw new TypeError(`writeArtifact expected text to be a string, got ${show(text)}`);
     }
-    return this.#store.writeArtifact(session.metadata.path, name, text);
-  }
-
-  /** Counters for logs: pending updates, flushes, updates per flush, timings. */
-  getStats(): SessionStats {
-    const flushCount = this.#flushes + this.#syncFlushes;
-    return {
-      pending: this.#pending,
-      isDirty: this.#dirty,
-      isFlushing: this.#queuedFlushes > 0,
-      flushes: this.#flushes,
-      syncFlushes: this.#syncFlushes,
-      failedFlushes: this.#failedFlushes,
-      updatesFlushed: this.#updatesFlushed,
-      updatesPerFlush: flushCount === 0 ? 0 : this.#updatesFlushed / flushCount,
-      lastFlushUpdates: this.#lastFlushUpdates,
-      lastFlushMs: this.#lastFlushMs,
-      lastFlushBytes: this.#lastFlushBytes,
-      lastFlushAt: this.#lastFlushAt,
-      totalFlushMs: this.#totalFlushMs,
-      lastError: this.#lastError,
-    };
+    return writer.handle.writeArtifact(name, text);
   }
 
   /**
-   * Flushes pending updates and releases the session's lock. If the flush fails the session stays
-   * open and the error propagates, so nothing in memory is lost: retry, or use `flushSync()`.
-   * The exception is `LOCK_LOST`: another process owns the session now, so it is closed without
+   * Removes an artifact (for example an `ERROR_REPORT.md` that no longer applies); nothing
+   * happens when it does not exist.
+   *
+   * @throws TypeError for an unsafe or reserved name
+   * @throws SessionError `NO_SESSION`, `IO`
+   */
+  async removeArtifact(name: string): Promise<void> {
+    const { writer } = this.#require('removeArtifact');
+    checkArtifactName(name, 'removeArtifact');
+    await writer.handle.removeArtifact(name);
+  }
+
+  /** Counters for logs: pending updates, flushes, compactions, updates per flush, timings. */
+  getStats(): SessionStats {
+    return this.#open?.writer.stats() ?? EMPTY_STATS;
+  }
+
+  /**
+   * Flushes pending updates, compacts the journal into a new snapshot (so a closed session's
+   * `tasks.json` is current) and releases the lock. If a write fails the session stays open and
+   * the error propagates, so nothing in memory is lost: retry, or use `flushSync()`. The
+   * exception is `LOCK_LOST`: another process owns the session now, so it is closed without
    * writing and the error tells the caller what was not saved. Does nothing when no session is
    * open.
    *
@@ -651,388 +551,119 @@ export class SessionManager {
    * must exit now. Does nothing when no session is open.
    */
   closeSync(): void {
-    const session = this.#session;
-    if (!session) return;
-    this.flushSync();
+    const open = this.#open;
+    if (!open) return;
+    open.writer.flushSync();
     this.#detach();
-    session.lock.releaseSync();
+    open.writer.handle.releaseSync();
   }
 
   async #close(): Promise<void> {
     if (this.#opening) await this.#opening.catch(() => undefined);
-    const session = this.#session;
-    if (!session) return;
+    const open = this.#open;
+    if (!open) return;
     try {
-      // Loop: an update racing with close() may have queued one more flush behind ours.
-      await this.flushUpdates();
-      while (this.#queuedFlushes > 0 || this.#dirty) await this.flushUpdates();
+      await open.writer.close();
     } catch (error) {
       // With the lock gone the session cannot be written any more: let it go, and tell the
       // caller. Any other failure keeps it open so nothing in memory is lost.
       if (error instanceof SessionError && error.code === 'LOCK_LOST') {
         this.#detach();
         // Releasing a lost lock leaves the new holder's file alone; it only stops our refresh.
-        await session.lock.release().catch(() => undefined);
+        await open.writer.handle.release().catch(() => undefined);
       }
       throw error;
     }
     this.#detach();
-    await session.lock.release();
-    this.#logger.debug?.('session closed', { session: session.metadata.id });
+    await open.writer.handle.release();
+    this.#logger.debug?.('session closed', { session: open.live.metadata.id });
   }
 
   #detach(): void {
-    this.#clearTimer();
-    this.#session = undefined;
-    this.#index = undefined;
-    this.#view = undefined;
+    this.#open?.writer.detach();
+    this.#open = undefined;
   }
 
-  async #initialize(options: InitializeOptions): Promise<SessionState> {
-    const prd = await this.#readPrd();
-    const sessions = await this.#store.list();
-    const match = sessions.filter((summary) => summary.hash === prd.hash).at(-1);
-    if (match) return this.#openExisting(match.path, options.signal);
-
-    const latest = sessions.at(-1) ?? null;
-    let backlogInput: unknown = options.backlog;
-    if (typeof backlogInput === 'function') {
-      const parent = latest ? snapshotOf(await this.#store.read(latest.path)) : null;
-      backlogInput = await (backlogInput as (context: NewSessionContext) => unknown)({
-        hash: prd.hash,
-        prdText: prd.text,
-        parent,
-      });
-    }
-    if (backlogInput === undefined) {
-      throw new SessionError(
-        'BACKLOG_REQUIRED',
-        `no session in ${this.#store.location} matches PRD hash ${prd.hash}, and initialize() was given no backlog to create one`,
-        { path: this.#store.location },
-      );
-    }
-    if (typeof backlogInput !== 'object' || backlogInput === null) {
-      throw new TypeError(
-        `initialize expected the backlog (or the factory's result) to be an object, got ${show(backlogInput)}`,
-      );
-    }
-    const { backlog, inFlight } = validateBacklog(
-      structuredClone(backlogInput),
-      'new session backlog',
-    );
-    const parentSession = latest?.id ?? null;
-    const result = await this.#store.create(
-      {
-        hash: prd.hash,
-        prdSnapshot: prd.bytes,
-        tasksText: serializeBacklog(backlog),
-        parentSession,
-      },
-      options.signal ? { signal: options.signal } : {},
-    );
-    if (result.status === 'exists') {
-      this.#logger.warn?.('another process created a session for this PRD first; opening it', {
-        session: result.session.id,
-      });
-      return this.#openExisting(result.session.path, options.signal);
-    }
-    const metadata = toMetadata(result.session, parentSession);
-    this.#adopt(
-      { metadata, prdSnapshot: prd.text, lock: result.lock, isNew: true, inFlight },
-      backlog,
-    );
-    this.#logger.info?.(parentSession ? 'created delta session' : 'created first session', {
-      session: metadata.id,
-      parent: parentSession,
-      path: metadata.path,
-    });
-    return this.currentSession!;
-  }
-
-  async #openExisting(path: string, signal: AbortSignal | undefined): Promise<SessionState> {
-    const lock = await this.#store.lock(path, signal ? { signal } : {});
-    try {
-      const snapshot = snapshotOf(await this.#store.read(path));
-      this.#adopt(
-        {
-          metadata: snapshot.metadata,
-          prdSnapshot: snapshot.prdSnapshot,
-          lock,
-          isNew: false,
-          inFlight: snapshot.inFlight,
-        },
-        snapshot.backlog,
-      );
-      const state = this.currentSession!;
-      this.#logger.info?.('resumed session', {
-        session: state.metadata.id,
-        path: state.metadata.path,
-      });
-      if (state.inFlight.length > 0) {
-        this.#logger.warn?.('items were in flight when the last run stopped', {
-          session: state.metadata.id,
-          ids: state.inFlight,
+  #startOpening(open: () => Promise<OpenedSession>): Promise<SessionState> {
+    if (this.#opening) return this.#opening;
+    const opening = open()
+      .then((opened) => {
+        const writer = new SessionWriter({
+          handle: opened.handle,
+          live: opened.live,
+          sequence: opened.sequence,
+          snapshotBytes: opened.snapshotBytes,
+          journalBytes: opened.journalBytes,
+          policy: this.#policy,
+          logger: this.#logger,
         });
-      }
-      return state;
-    } catch (error) {
-      await lock.release().catch(() => undefined);
-      throw error;
-    }
-  }
-
-  #adopt(session: OpenSession, backlog: Backlog): void {
-    this.#index = createBacklogIndex(backlog);
-    this.#view = readonlyView(this.#index);
-    this.#session = { ...session };
-    this.#dirty = false;
-    this.#pending = 0;
-    this.#version = 0;
-    this.#syncVersion = 0;
-  }
-
-  async #readPrd(): Promise<PrdContent> {
-    if (this.#prd === undefined) throw noPrd();
-    if ('text' in this.#prd) {
-      const bytes = new TextEncoder().encode(this.#prd.text);
-      return { bytes, text: this.#prd.text, hash: hashPrd(bytes) };
-    }
-    const path = this.#prd.path;
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(path);
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') {
-        throw new SessionError('NOT_FOUND', `PRD file ${path} does not exist`, {
-          path,
-          cause: error,
-        });
-      }
-      throw new SessionError('IO', `cannot read PRD file ${path}: ${(error as Error).message}`, {
-        path,
-        cause: error,
+        this.#open = { live: opened.live, writer };
+        return this.currentSession!;
+      })
+      .finally(() => {
+        this.#opening = undefined;
       });
-    }
-    return { bytes, text: new TextDecoder().decode(bytes), hash: hashPrd(bytes) };
+    this.#opening = opening;
+    return opening;
   }
 
-  async #flushOnce(): Promise<void> {
-    const session = this.#session;
-    const index = this.#index;
-    this.#autoQueued = false;
-    if (!session || !index || !this.#dirty) return;
-    try {
-      assertHeld(session);
-    } catch (error) {
-      this.#failedFlushes += 1;
-      this.#lastError = error as SessionError;
-      throw error;
-    }
-    this.#clearTimer();
-    // Take the snapshot and clear the flag before awaiting: an update landing while the write
-    // runs sets the flag again and is written by the next flush instead of being forgotten.
-    const snapshot = index.backlog;
-    const version = this.#version;
-    const count = this.#pending;
-    this.#dirty = false;
-    this.#pending = 0;
-    const started = performance.now();
-    let text: string;
-    try {
-      text = serializeBacklog(snapshot);
-      await this.#store.save(session.metadata.path, text);
-    } catch (error) {
-      this.#dirty = true;
-      this.#pending += count;
-      this.#failedFlushes += 1;
-      const wrapped =
-        error instanceof SessionError
-          ? error
-          : new SessionError(
-              'IO',
-              `cannot flush session ${session.metadata.id}: ${(error as Error)?.message ?? String(error)}`,
-              { path: session.metadata.path, id: session.metadata.id, cause: error },
-            );
-      this.#lastError = wrapped;
-      this.#armTimer();
-      throw wrapped;
-    }
-    this.#recordFlush(count, text, started);
-    this.#flushes += 1;
-    this.#lastError = null;
-    if (this.#syncVersion > version) {
-      // A synchronous flush wrote newer state while this write was running, and this older
-      // write may have landed after it: make the next flush write the latest again.
-      this.#dirty = true;
-      this.#armTimer();
-    }
-    this.#logger.debug?.('flushed session', {
-      session: session.metadata.id,
-      updates: count,
-      bytes: this.#lastFlushBytes,
-      ms: this.#lastFlushMs,
-    });
-  }
-
-  #recordFlush(count: number, text: string, started: number): void {
-    const elapsed = performance.now() - started;
-    this.#updatesFlushed += count;
-    this.#lastFlushUpdates = count;
-    this.#lastFlushMs = elapsed;
-    this.#lastFlushBytes = Buffer.byteLength(text);
-    this.#lastFlushAt = new Date();
-    this.#totalFlushMs += elapsed;
-  }
-
-  #markChanged(updates: number): void {
-    this.#version += 1;
-    this.#pending += updates;
-    this.#dirty = true;
-    const { maxPending } = this.#policy;
-    if (maxPending !== undefined && this.#pending >= maxPending && !this.#autoQueued) {
-      this.#autoQueued = true;
-      this.#autoFlush('maxPending');
-      return;
-    }
-    this.#armTimer();
-  }
-
-  #armTimer(): void {
-    const { maxDelayMs } = this.#policy;
-    if (maxDelayMs === undefined || this.#timer !== undefined || !this.#session) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#autoFlush('maxDelayMs');
-    }, maxDelayMs);
-    this.#timer.unref?.();
-  }
-
-  #clearTimer(): void {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
-  }
-
-  #autoFlush(reason: 'maxPending' | 'maxDelayMs'): void {
-    this.flushUpdates().catch((error: unknown) => {
-      this.#logger.error?.('automatic flush failed; changes stay pending', {
-        reason,
-        error: error instanceof Error ? error.message : String(error),
-      });
-    });
-  }
-
-  #requireSession(operation: string): OpenSession {
-    const session = this.#session;
-    if (!session) {
+  #require(operation: string): Open {
+    const open = this.#open;
+    if (!open) {
       throw new SessionError(
         'NO_SESSION',
         `${operation} needs an open session: call initialize() or loadSession() first`,
       );
     }
-    return session;
+    return open;
   }
-
-  #requireIndex(operation: string): BacklogIndex {
-    this.#requireSession(operation);
-    return this.#index!;
-  }
-}
-
-/**
- * The querying half of the task-schema index, as exposed by {@link SessionManager.index}.
- * Its mutating methods are left out so every change goes through the manager.
- */
-export type ReadonlyBacklogIndex = Pick<
-  BacklogIndex,
-  | 'backlog'
-  | 'get'
-  | 'has'
-  | 'getParent'
-  | 'getChildren'
-  | 'ancestors'
-  | 'pathOf'
-  | 'subtasks'
-  | 'isDone'
-  | 'isReady'
-  | 'nextReady'
-  | 'blockers'
-  | 'countByStatus'
->;
-
-/** A view that forwards queries to `index` and has no way to change it. */
-function readonlyView(index: BacklogIndex): ReadonlyBacklogIndex {
-  return Object.freeze({
-    get backlog() {
-      return index.backlog;
-    },
-    get: (id: string) => index.get(id),
-    has: (id: string) => index.has(id),
-    getParent: (id: string) => index.getParent(id),
-    getChildren: (id: string) => index.getChildren(id),
-    ancestors: (id: string) => index.ancestors(id),
-    pathOf: (id: string) => index.pathOf(id),
-    subtasks: (scope?: string) => index.subtasks(scope),
-    isDone: (id: string) => index.isDone(id),
-    isReady: (id: string) => index.isReady(id),
-    nextReady: (options?: Parameters<BacklogIndex['nextReady']>[0]) => index.nextReady(options),
-    blockers: (id: string) => index.blockers(id),
-    countByStatus: (scope?: string) => index.countByStatus(scope),
-  });
 }
 
 const STATUS_SET: ReadonlySet<string> = new Set(STATUSES);
 
-function unknownItem(id: string, session: OpenSession): SessionError {
+const EMPTY_STATS: SessionStats = Object.freeze({
+  pending: 0,
+  isDirty: false,
+  isFlushing: false,
+  flushes: 0,
+  syncFlushes: 0,
+  failedFlushes: 0,
+  compactions: 0,
+  updatesFlushed: 0,
+  updatesPerFlush: 0,
+  lastFlushUpdates: 0,
+  lastFlushMs: null,
+  lastFlushAt: null,
+  totalFlushMs: 0,
+  lastError: null,
+});
+
+function unknownItem(id: string, live: LiveSession): SessionError {
   return new SessionError(
     'UNKNOWN_ITEM',
-    `no item with id ${JSON.stringify(id)} in session ${session.metadata.id}`,
-    { id, path: session.metadata.path },
+    `no item with id ${JSON.stringify(id)} in session ${live.metadata.id}`,
+    { id, path: live.metadata.path },
   );
 }
 
-function assertHeld(session: OpenSession): void {
-  const signal = session.lock.signal;
-  if (!signal?.aborted) return;
-  const reason: unknown = signal.reason;
-  const holder = (reason as { holder?: { pid?: unknown; hostname?: unknown } } | undefined)?.holder;
-  const by =
-    holder && typeof holder.pid === 'number'
-      ? `taken over by pid ${holder.pid}${typeof holder.hostname === 'string' ? ` on ${holder.hostname}` : ''}`
-      : 'removed or taken over';
-  throw new SessionError(
-    'LOCK_LOST',
-    `the lock of session ${session.metadata.id} was ${by}; not writing over another process`,
-    {
-      path: session.metadata.path,
-      id: session.metadata.id,
-      ...(holder && typeof holder.pid === 'number'
-        ? {
-            holder: {
-              pid: holder.pid,
-              ...(typeof holder.hostname === 'string' ? { hostname: holder.hostname } : {}),
-            },
-          }
-        : {}),
-      cause: reason,
-    },
-  );
+function checkArtifactName(name: string, operation: string): void {
+  if (!isArtifactName(name)) {
+    throw new TypeError(
+      `${operation} expected a plain file name such as ${SESSION_FILES.errorReport} (not tasks.json, tasks.journal, prd_snapshot.md or parent_session.txt), got ${show(name)}`,
+    );
+  }
 }
 
-function noPrd(): TypeError {
-  return new TypeError(
-    'initialize expected the manager to have a PRD: pass prdPath or prdText to the constructor',
-  );
+function checkSignal(signal: unknown, operation: string): void {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`${operation} expected signal to be an AbortSignal, got ${show(signal)}`);
+  }
 }
 
 function isStore(value: unknown): value is SessionStore {
   if (typeof value !== 'object' || value === null) return false;
   const store = value as Record<string, unknown>;
-  return ['list', 'create', 'read', 'lock', 'save', 'saveSync', 'writeArtifact'].every(
-    (name) => typeof store[name] === 'function',
-  );
+  return ['list', 'create', 'open', 'read'].every((name) => typeof store[name] === 'function');
 }
 
 function checkPolicy(policy: unknown): FlushPolicy {

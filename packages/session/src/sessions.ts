@@ -1,9 +1,10 @@
 import type { Backlog } from '@savepoint/task-schema';
+import { SessionError } from './errors.ts';
 import { listSessionFolders, readSessionFolder } from './file-store.ts';
 import { hashPrd } from './hash.ts';
-import { toMetadata, validateBacklog } from './internal/backlog.ts';
-import { SESSION_FILES } from './layout.ts';
-import type { SessionSummary, StoredSession } from './store.ts';
+import { toMetadata } from './internal/backlog.ts';
+import { materialize } from './internal/load.ts';
+import type { LoadedSession, SessionListing, SessionSummary } from './store.ts';
 
 /** Identity and origin of a session. */
 export interface SessionMetadata {
@@ -27,9 +28,9 @@ export interface SessionSnapshot {
   readonly metadata: SessionMetadata;
   /** The PRD as it was when the session began. */
   readonly prdSnapshot: string;
-  /** The validated backlog from `tasks.json`. */
+  /** The validated backlog: `tasks.json` with the journal's changes applied. */
   readonly backlog: Backlog;
-  /** `currentItemId` from `tasks.json`, or `null`. */
+  /** `currentItemId` of that backlog, or `null`. */
   readonly currentItemId: string | null;
   /**
    * Items left in flight in the file: subtasks that are Researching, Implementing or Retrying,
@@ -39,17 +40,35 @@ export interface SessionSnapshot {
 }
 
 /**
- * Lists the complete sessions of a plan directory (folders named `<NNN>_<hash12>` holding both
+ * Lists the sessions of a plan directory (folders named `<NNN>_<hash12>` holding both
  * `tasks.json` and `prd_snapshot.md`), ascending by sequence. Temp folders, lock files and
- * anything else are skipped; a missing plan directory lists nothing.
+ * anything not named like a session are left out; a missing plan directory lists nothing.
  *
- * @throws SessionError `IO` when the directory cannot be read
+ * @throws SessionError `INCOMPLETE_SESSION` when a folder named like a session lacks a required
+ *   file (the error names the folder and the file), `IO` when the directory cannot be read
  */
-export function listSessions(planDir: string): Promise<SessionSummary[]> {
+export async function listSessions(planDir: string): Promise<SessionSummary[]> {
   if (typeof planDir !== 'string' || planDir === '') {
     throw new TypeError(`listSessions expected a plan directory path, got ${String(planDir)}`);
   }
-  return listSessionFolders(planDir);
+  return completeSessions(await listSessionFolders(planDir));
+}
+
+/**
+ * The complete sessions of a listing; an incomplete one is an error, never skipped.
+ *
+ * @internal
+ */
+export function completeSessions(listing: SessionListing): SessionSummary[] {
+  const [first] = listing.incomplete;
+  if (first) {
+    throw new SessionError(
+      'INCOMPLETE_SESSION',
+      `session folder ${first.path} is incomplete: ${first.missing} is missing`,
+      { path: first.path, id: first.id },
+    );
+  }
+  return [...listing.sessions];
 }
 
 /**
@@ -77,12 +96,14 @@ export async function findSessionByPRD(
 }
 
 /**
- * Reads a session folder without locking it: metadata, PRD snapshot and validated backlog. The
- * folder's hash is not checked against the snapshot.
+ * Reads a session folder without locking it: metadata, PRD snapshot and validated backlog
+ * (`tasks.json` with the changes of `tasks.journal` applied, so it is current even while another
+ * process runs the session). The folder's hash is not checked against the snapshot.
  *
  * @param path - the session folder
- * @throws SessionError `NOT_FOUND` (folder, `tasks.json` or `prd_snapshot.md` missing, or not a
- *   session folder name), `INVALID_BACKLOG`, `IO`
+ * @throws SessionError `NOT_FOUND` (no such folder, or not a session folder name),
+ *   `INCOMPLETE_SESSION` (`tasks.json` or `prd_snapshot.md` missing), `CORRUPT` (the journal is
+ *   damaged before its tail), `INVALID_BACKLOG`, `IO`
  */
 export async function readSession(path: string): Promise<SessionSnapshot> {
   return snapshotOf(await readSessionFolder(path));
@@ -108,9 +129,8 @@ export function findByPrd(
 }
 
 /** @internal */
-export function snapshotOf(stored: StoredSession): SessionSnapshot {
-  const source = `${stored.summary.path}/${SESSION_FILES.tasks}`;
-  const { backlog, inFlight } = validateBacklog(stored.tasksText, source, stored.summary.path);
+export function snapshotOf(stored: LoadedSession): SessionSnapshot {
+  const { backlog, inFlight } = materialize(stored);
   return {
     metadata: toMetadata(stored.summary, stored.parentSession),
     prdSnapshot: stored.prdSnapshot,

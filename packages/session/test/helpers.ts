@@ -100,3 +100,46 @@ export function deferred<T = void>(): {
   });
   return { promise, resolve: resolveFn, reject: rejectFn };
 }
+
+/** A small seeded PRNG (mulberry32): the crash tests' writer and checker draw the same numbers. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** What the crash tests' writer does between two flushes. */
+export type WriterStep =
+  | { readonly kind: 'status'; readonly id: string; readonly status: Status }
+  | { readonly kind: 'current'; readonly id: string | null };
+
+const STEP_STATUSES: readonly Status[] = [
+  'Planned',
+  'Researching',
+  'Implementing',
+  'Complete',
+  'Failed',
+  'Retrying',
+  'Obsolete',
+];
+
+/** The steps of one flush: one to four status changes, sometimes a new current item. */
+export function writerSteps(random: () => number, subtaskIds: readonly string[]): WriterStep[] {
+  const steps: WriterStep[] = [];
+  const count = 1 + Math.floor(random() * 4);
+  for (let k = 0; k < count; k++) {
+    const id = subtaskIds[Math.floor(random() * subtaskIds.length)]!;
+    const status = STEP_STATUSES[Math.floor(random() * STEP_STATUSES.length)]!;
+    steps.push({ kind: 'status', id, status });
+  }
+  if (random() < 0.3) {
+    const id = random() < 0.2 ? null : subtaskIds[Math.floor(random() * subtaskIds.length)]!;
+    steps.push({ kind: 'current', id });
+  }
+  return steps;
+}

@@ -32,6 +32,54 @@ export function validateBacklog(input: unknown, source: string, path?: string): 
   return { backlog: result.data, inFlight: inFlightIds(result.warnings) };
 }
 
+/** A backlog taken from a caller: validated, copied, and its canonical text. */
+export interface WritableBacklog extends ValidBacklog {
+  /** `serializeBacklog(backlog)`: canonical 2-space JSON with a final newline. */
+  readonly text: string;
+}
+
+/**
+ * Takes a backlog value from a caller once: serialises it strictly (a BigInt, function, symbol or
+ * cycle is refused rather than dropped or thrown raw), parses the text back into a private copy
+ * the caller cannot change, and validates that copy.
+ *
+ * @throws SessionError `INVALID_BACKLOG`
+ */
+export function takeBacklog(input: unknown, source: string, path?: string): WritableBacklog {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new SessionError(
+      'INVALID_BACKLOG',
+      `${source}: expected a backlog object {"backlog": [...]}, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`,
+      {
+        ...(path ? { path } : {}),
+        issues: [{ code: 'SCHEMA', path: [], message: 'expected a backlog object' }],
+      },
+    );
+  }
+  let text: string;
+  try {
+    text = `${JSON.stringify(input, strictValue, 2)}\n`;
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw new SessionError('INVALID_BACKLOG', `${source} cannot be written as JSON: ${message}`, {
+      ...(path ? { path } : {}),
+      issues: [{ code: 'NOT_JSON', path: [], message }],
+      cause,
+    });
+  }
+  const { backlog, inFlight } = validateBacklog(JSON.parse(text), source, path);
+  return { backlog, inFlight, text };
+}
+
+function strictValue(this: unknown, key: string, value: unknown): unknown {
+  const type = typeof value;
+  if (type === 'bigint' || type === 'function' || type === 'symbol') {
+    const where = key === '' ? 'the backlog' : `key ${JSON.stringify(key)}`;
+    throw new TypeError(`${where} holds a ${type}, which JSON cannot hold`);
+  }
+  return value;
+}
+
 /**
  * Items a crash left in flight, in document order: subtasks that are Researching, Implementing
  * or Retrying, and containers with an in-flight status their children do not explain (the
