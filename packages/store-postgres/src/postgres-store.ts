@@ -19,6 +19,7 @@ import { type Backlog, parseBacklog, STATUSES, serializeBacklog } from '@savepoi
 import pg from 'pg';
 import { backlogToRows, type ItemRow, rowsToBacklog } from './backlog-rows.ts';
 import { createClaims, type PostgresClaims } from './claims.ts';
+import { HolderLock } from './internal/holder-lock.ts';
 import { Listener, type WaitForWorkOptions, type WakeReason } from './internal/listener.ts';
 import { channelName, isTransient, quoteIdent } from './internal/sql.ts';
 import { runSync, type SyncStatement } from './internal/sync-query.ts';
@@ -85,8 +86,19 @@ export interface PostgresSessionHandle extends SessionHandle {
 export interface PostgresStore extends SessionStore {
   /** The schema holding the tables. */
   readonly schema: string;
-  /** Opens a session. No lock: every worker of a session opens it. */
+  /**
+   * Opens a session for this process, its holder (the process that appends change batches and
+   * compacts, such as `savepoint run`). One holder at a time: a second opener gets `LOCKED`. The
+   * hold ends with the holder's connection, so a killed holder's session opens again at once.
+   */
   open(ref: SessionRef, options?: StoreWaitOptions): Promise<PostgresSessionHandle>;
+  /**
+   * Joins a session as workers, without holding it: the claims of the session. Any number of
+   * processes on any number of machines can join one session.
+   *
+   * @throws SessionError `NOT_FOUND`, `IO`
+   */
+  join(ref: SessionRef): Promise<PostgresClaims>;
   /**
    * The session's `tasks.json` as it is now (every claim, outcome and change batch applied),
    * rebuilt from its rows: canonical 2-space JSON with each item's keys in their original order.
@@ -211,6 +223,8 @@ class Store implements PostgresStore {
       typeof draft.prdSnapshot === 'string'
         ? Buffer.from(draft.prdSnapshot, 'utf8')
         : Buffer.from(draft.prdSnapshot);
+    const { token, holder } = HolderLock.describe();
+    let lock: HolderLock | undefined;
     const created = await this.#transaction(async (client) => {
       // One creator at a time per schema: the sequence number and the hash check cannot race.
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
@@ -240,22 +254,52 @@ class Store implements PostgresStore {
       );
       const sequence = next.rows[0]!.sequence;
       const id = formatSessionName(sequence, draft.hash);
+      // The new session's lock is taken before the row is visible to anyone.
+      await lock?.release();
+      const taken = await HolderLock.take({
+        config: connectionConfig(this.#pool),
+        q: this.#q,
+        schema: this.schema,
+        session: id,
+        claimRow: false,
+        token,
+        holder,
+      });
+      if (!(taken instanceof HolderLock)) {
+        throw new SessionError('LOCKED', `session ${id} is locked before it exists`, { id });
+      }
+      lock = taken;
       const inserted = await client.query<SummaryRow>(
         `INSERT INTO ${this.#q}.sessions
-           (id, sequence, hash, prd_snapshot, parent_session, document, snapshot_text)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+           (id, sequence, hash, prd_snapshot, parent_session, document, snapshot_text,
+            holder, holder_token)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9)
          RETURNING id, sequence, hash, created_at`,
-        [id, sequence, draft.hash, prd, draft.parentSession, rows.document, draft.tasksText],
+        [
+          id,
+          sequence,
+          draft.hash,
+          prd,
+          draft.parentSession,
+          rows.document,
+          draft.tasksText,
+          JSON.stringify(holder),
+          token,
+        ],
       );
       await insertItems(client, this.#q, id, rows.items);
       await client.query('SELECT pg_notify($1, $2)', [channelName(this.schema), id]);
       return { created: inserted.rows[0]! } as const;
+    }).catch(async (error: unknown) => {
+      await lock?.release();
+      throw error;
     });
     if ('exists' in created) {
+      await lock?.release();
       return { status: 'exists', session: this.#summary(created.exists!) };
     }
     const session = this.#summary(created.created!);
-    return { status: 'created', session, handle: this.#handle(session) };
+    return { status: 'created', session, handle: this.#handle(session, lock!) };
   }
 
   async open(ref: SessionRef, options: StoreWaitOptions = {}): Promise<PostgresSessionHandle> {
@@ -266,7 +310,45 @@ class Store implements PostgresStore {
       [id],
     );
     if (!rows[0]) throw this.#notFound(id);
-    return this.#handle(this.#summary(rows[0]));
+    let taken: Awaited<ReturnType<typeof HolderLock.take>>;
+    try {
+      taken = await HolderLock.take({
+        config: connectionConfig(this.#pool),
+        q: this.#q,
+        schema: this.schema,
+        session: id,
+        claimRow: true,
+      });
+    } catch (error) {
+      throw ioError('open', error, id);
+    }
+    if (!(taken instanceof HolderLock)) {
+      const who = taken.held;
+      throw new SessionError(
+        'LOCKED',
+        `session ${id} is held by ${who ? `pid ${who.pid} on ${who.hostname ?? 'an unknown host'}` : 'another process'}`,
+        { id, ...(who ? { holder: who } : {}) },
+      );
+    }
+    return this.#handle(this.#summary(rows[0]), taken);
+  }
+
+  async join(ref: SessionRef): Promise<PostgresClaims> {
+    const id = this.#resolve(ref);
+    await this.#requireSession(id);
+    return this.#claims(id);
+  }
+
+  #claims(id: string): PostgresClaims {
+    return createClaims({
+      session: id,
+      q: this.#q,
+      pollIntervalMs: this.#pollIntervalMs,
+      query: (text, values) => this.#query(text, values),
+      listener: this.#listener,
+      syncQuery: (statements) => this.#sync(statements),
+      errorOf: (what, error) => ioError(what, error, id),
+    });
   }
 
   async read(ref: SessionRef): Promise<LoadedSession> {
@@ -339,29 +421,23 @@ class Store implements PostgresStore {
 
   // -------------------------------------------------------------------------------------------
 
-  #handle(summary: SessionSummary): PostgresSessionHandle {
+  #handle(summary: SessionSummary, lock: HolderLock): PostgresSessionHandle {
     const store = this;
     const q = this.#q;
     const id = summary.id;
-    const controller = new AbortController();
+    const token = lock.token;
     let released = false;
-    const claims = createClaims({
-      session: id,
-      q,
-      pollIntervalMs: this.#pollIntervalMs,
-      query: (text, values) => this.#query(text, values),
-      listener: this.#listener,
-      syncQuery: (statements) => this.#sync(statements),
-      errorOf: (what, error) => ioError(what, error, id),
-    });
+    const claims = this.#claims(id);
     const checkOpen = (what: string): void => {
       if (released) {
         throw new SessionError('NO_SESSION', `${what}: session ${id} was released`, { id });
       }
+      lock.check();
     };
     return {
       summary,
-      signal: controller.signal,
+      holder: lock.holder,
+      signal: lock.signal,
       claims,
       load: () => {
         checkOpen('load');
@@ -370,22 +446,24 @@ class Store implements PostgresStore {
       async append(batch) {
         checkOpen('append');
         checkBatch(batch);
-        await store.#transaction((client) => appendBatch(client, q, id, batch, store.schema));
+        await store.#transaction((client) =>
+          appendBatch(client, q, id, batch, store.schema, token),
+        );
       },
       appendSync(batch) {
         checkOpen('appendSync');
         checkBatch(batch);
-        store.#syncOrThrow('appendSync', id, appendStatements(q, id, batch, store.schema));
+        store.#syncOrThrow('appendSync', id, appendStatements(q, id, batch, store.schema, token));
       },
       async compact(snapshot) {
         checkOpen('compact');
         const rows = checkSnapshot(snapshot);
-        await store.#transaction((client) => compactSession(client, q, id, snapshot, rows));
+        await store.#transaction((client) => compactSession(client, q, id, snapshot, rows, token));
       },
       compactSync(snapshot) {
         checkOpen('compactSync');
         const rows = checkSnapshot(snapshot);
-        store.#syncOrThrow('compactSync', id, compactStatements(q, id, snapshot, rows));
+        store.#syncOrThrow('compactSync', id, compactStatements(q, id, snapshot, rows, token));
       },
       async writeArtifact(name, text) {
         checkOpen('writeArtifact');
@@ -409,13 +487,21 @@ class Store implements PostgresStore {
       async release() {
         if (released) return;
         released = true;
-        // A clean shutdown gives this handle's leases back at once instead of at expiry.
-        await claims.releaseAll();
+        try {
+          // A clean shutdown gives this handle's leases back at once instead of at expiry.
+          await claims.releaseAll();
+        } finally {
+          await lock.release();
+        }
       },
       releaseSync() {
         if (released) return;
         released = true;
-        claims.releaseAllSync();
+        try {
+          claims.releaseAllSync();
+        } finally {
+          lock.releaseSync();
+        }
       },
     };
   }
@@ -643,13 +729,14 @@ function appendStatements(
   session: string,
   batch: ChangeBatch,
   schema: string,
+  holder: string,
 ): SyncStatement[] {
   const ids = batch.statuses.map((change) => change.id);
   const statuses = batch.statuses.map((change) => change.status);
   return [
     {
-      text: `SELECT ${q}.check_batch($1, $2)`,
-      values: [session, batch.sequence],
+      text: `SELECT ${q}.check_batch($1, $2, $3::uuid)`,
+      values: [session, batch.sequence, holder],
     },
     {
       text: `WITH wanted AS (
@@ -707,8 +794,9 @@ async function appendBatch(
   session: string,
   batch: ChangeBatch,
   schema: string,
+  holder: string,
 ): Promise<void> {
-  for (const statement of appendStatements(q, session, batch, schema)) {
+  for (const statement of appendStatements(q, session, batch, schema, holder)) {
     await client.query(statement.text, statement.values as unknown[]);
   }
 }
@@ -721,10 +809,14 @@ function compactStatements(
   session: string,
   snapshot: SnapshotInput,
   rows: ReturnType<typeof backlogToRows>,
+  holder: string,
 ): SyncStatement[] {
   const columns = itemColumns(session, rows.items);
   return [
-    { text: `SELECT ${q}.check_snapshot($1, $2)`, values: [session, snapshot.sequence] },
+    {
+      text: `SELECT ${q}.check_snapshot($1, $2, $3::uuid)`,
+      values: [session, snapshot.sequence, holder],
+    },
     {
       text: `DELETE FROM ${q}.items WHERE session_id = $1 AND NOT (id = ANY ($2::text[]))`,
       values: [session, columns[1]],
@@ -781,8 +873,9 @@ async function compactSession(
   session: string,
   snapshot: SnapshotInput,
   rows: ReturnType<typeof backlogToRows>,
+  holder: string,
 ): Promise<void> {
-  for (const statement of compactStatements(q, session, snapshot, rows)) {
+  for (const statement of compactStatements(q, session, snapshot, rows, holder)) {
     await client.query(statement.text, statement.values as unknown[]);
   }
 }
@@ -847,7 +940,13 @@ function checkSnapshot(snapshot: SnapshotInput): ReturnType<typeof backlogToRows
       `snapshot.sequence must be a non-negative integer, got ${String(snapshot.sequence)}`,
     );
   }
-  return backlogToRows(parseTasks(snapshot.text, 'the snapshot'));
+  try {
+    return backlogToRows(parseBacklog(snapshot.text, { source: 'the snapshot' }));
+  } catch (error) {
+    throw new TypeError(
+      `compact expected the text of a valid backlog: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }
 
 function checkArtifact(name: string, text: string): void {
@@ -891,6 +990,9 @@ function ioError(what: string, error: unknown, id?: string): SessionError | Type
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: string }).code;
   if (code === '22023' || /^out of sequence:/.test(message)) return new TypeError(message);
+  if (code === 'SPLCK' || / is no longer held by this process$/.test(message)) {
+    return new SessionError('LOCK_LOST', message, { id, cause: error });
+  }
   if (code === 'P0002' || /^no session /.test(message)) {
     return new SessionError('NOT_FOUND', message, { id, cause: error });
   }

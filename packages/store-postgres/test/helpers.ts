@@ -5,7 +5,7 @@ import { createDatabase, type TestDatabase } from './cluster.mjs';
 export const server = inject('postgres');
 
 /** `describe`, skipped (with the global setup's loud warning) when no server could start. */
-export const describePg = describe.skipIf(server === null);
+export const describePg = describe.skipIf(server === null) as typeof describe;
 
 /** The connection string of a database of the test cluster. */
 export function clusterUrl(database = 'postgres'): string {

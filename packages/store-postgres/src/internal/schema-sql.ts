@@ -28,7 +28,11 @@ CREATE TABLE ${q}.sessions (
   -- The last change batch appended.
   batch_sequence integer NOT NULL DEFAULT 0,
   -- False once items changed other than through batches (claims): the rows are then the truth.
-  snapshot_current boolean NOT NULL DEFAULT true
+  snapshot_current boolean NOT NULL DEFAULT true,
+  -- The process that has the session open (pid, hostname, startedAt) and its token. Liveness is
+  -- the holder's advisory lock: it ends with the holder's connection.
+  holder json,
+  holder_token uuid
 );
 CREATE INDEX sessions_hash ON ${q}.sessions (hash);
 
@@ -129,15 +133,21 @@ END
 $fn$;
 
 -- Refuses a change batch whose number is not the next one (SQLSTATE 22023), locking the session.
-CREATE FUNCTION ${q}.check_batch(p_session text, p_sequence integer) RETURNS void
+CREATE FUNCTION ${q}.check_batch(p_session text, p_sequence integer, p_holder uuid)
+RETURNS void
 LANGUAGE plpgsql AS $fn$
 DECLARE
   v_last integer;
+  v_holder uuid;
 BEGIN
-  SELECT greatest(batch_sequence, snapshot_sequence) INTO v_last
+  SELECT greatest(batch_sequence, snapshot_sequence), holder_token INTO v_last, v_holder
     FROM ${q}.sessions WHERE id = p_session FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('no session %s', p_session);
+  END IF;
+  IF v_holder IS DISTINCT FROM p_holder THEN
+    RAISE EXCEPTION USING ERRCODE = 'SPLCK', MESSAGE = format(
+      'session %s is no longer held by this process', p_session);
   END IF;
   IF p_sequence <> v_last + 1 THEN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format(
@@ -148,15 +158,21 @@ END
 $fn$;
 
 -- Refuses a snapshot older than the last batch (SQLSTATE 22023), locking the session.
-CREATE FUNCTION ${q}.check_snapshot(p_session text, p_sequence integer) RETURNS void
+CREATE FUNCTION ${q}.check_snapshot(p_session text, p_sequence integer, p_holder uuid)
+RETURNS void
 LANGUAGE plpgsql AS $fn$
 DECLARE
   v_last integer;
+  v_holder uuid;
 BEGIN
-  SELECT greatest(batch_sequence, snapshot_sequence) INTO v_last
+  SELECT greatest(batch_sequence, snapshot_sequence), holder_token INTO v_last, v_holder
     FROM ${q}.sessions WHERE id = p_session FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('no session %s', p_session);
+  END IF;
+  IF v_holder IS DISTINCT FROM p_holder THEN
+    RAISE EXCEPTION USING ERRCODE = 'SPLCK', MESSAGE = format(
+      'session %s is no longer held by this process', p_session);
   END IF;
   IF p_sequence < v_last THEN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format(
