@@ -5,7 +5,7 @@ import type {
   RecordResult,
   SessionClaims,
 } from '@savepoint/session';
-import type { Status, Subtask } from '@savepoint/task-schema';
+import { STATUSES, type Status, type Subtask } from '@savepoint/task-schema';
 import type pg from 'pg';
 import type { Listener, WaitForWorkOptions, WakeReason } from './internal/listener.ts';
 import type { SyncStatement } from './internal/sync-query.ts';
@@ -65,6 +65,8 @@ export interface PostgresClaims extends SessionClaims {
    * signal. Then claim again.
    */
   waitForWork(options?: WaitForWorkOptions): Promise<WakeReason>;
+  /** How many subtasks of the session have each status now (every status is a key). */
+  countByStatus(): Promise<Record<Status, number>>;
 }
 
 /** What the claims of one session need from the store. */
@@ -292,6 +294,21 @@ export function createClaims(context: ClaimsContext): PostgresClaims {
       } catch (error) {
         throw context.errorOf('give back (release)', error);
       }
+    },
+
+    async countByStatus() {
+      const { rows } = await run<{ status: Status; count: string }>(
+        'count',
+        `SELECT status, count(*) AS count FROM ${q}.items
+          WHERE session_id = $1 AND level = 3 GROUP BY status`,
+        [session],
+      );
+      const counts = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<
+        Status,
+        number
+      >;
+      for (const row of rows) counts[row.status] = Number(row.count);
+      return counts;
     },
 
     waitForWork(options = {}) {

@@ -1,3 +1,6 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, inject } from 'vitest';
 import { createDatabase, type TestDatabase } from './cluster.mjs';
 
@@ -99,4 +102,89 @@ let hashes = 0;
 export function freshHash(): string {
   hashes++;
   return (hashes.toString(16) + Math.random().toString(16).slice(2)).padEnd(12, '0').slice(0, 12);
+}
+
+/**
+ * Bundles a fixture script (TypeScript, importing workspace packages by source) into one ES
+ * module that plain `node` runs; `pg` stays external and resolves from this package.
+ *
+ * @returns the bundle's path
+ */
+export async function buildFixture(name: string): Promise<string> {
+  const { build } = await import('esbuild');
+  const here = import.meta.dirname;
+  const outfile = join(
+    here,
+    '..',
+    'node_modules',
+    '.fixtures',
+    `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.mjs`,
+  );
+  await build({
+    entryPoints: [join(here, 'fixtures', `${name}.ts`)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    conditions: ['@savepoint/source'],
+    external: ['pg'],
+    logLevel: 'error',
+    // Bundled CommonJS dependencies call require(); give the module one.
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
+  });
+  return outfile;
+}
+
+/** A child process and its output, line by line. */
+export interface Child {
+  readonly process: ChildProcess;
+  /** Resolves with the first line of stdout matching `pattern` (lines already seen count too). */
+  line(pattern: RegExp): Promise<string>;
+  /** Resolves with the exit code (or signal name). */
+  readonly exited: Promise<number | string>;
+  /** Everything printed so far, for failure messages. */
+  output(): string;
+}
+
+/** Starts `node <script> <json settings>` and follows its output. */
+export function startChild(script: string, settings: unknown): Child {
+  const child = spawn(process.execPath, [script, JSON.stringify(settings)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const seen: string[] = [];
+  const waiting: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    seen.push(line);
+    for (const waiter of [...waiting]) {
+      if (waiter.pattern.test(line)) {
+        waiting.splice(waiting.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    }
+  });
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+  });
+  return {
+    process: child,
+    exited,
+    output: () => `stdout:\n${seen.join('\n')}\nstderr:\n${stderr}`,
+    line(pattern) {
+      const found = seen.find((line) => pattern.test(line));
+      if (found !== undefined) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        waiting.push({ pattern, resolve });
+        exited.then((how) => {
+          reject(new Error(`child exited (${how}) before printing ${pattern}; stderr:\n${stderr}`));
+        });
+      });
+    },
+  };
 }
