@@ -17,7 +17,6 @@ const READY = 'database system is ready to accept connections';
  * none has both programs.
  */
 export function findPostgresBin() {
-  // biome-ignore lint/suspicious/noUndeclaredEnvVars: read by a test helper, never by a turbo task
   const chosen = process.env.SAVEPOINT_PG_BIN;
   if (chosen) return hasServerPrograms(chosen) ? chosen : null;
   const candidates = [];

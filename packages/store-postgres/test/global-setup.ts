@@ -18,7 +18,6 @@ export async function setup(project: TestProject): Promise<void> {
   try {
     cluster = await startCluster();
   } catch (error) {
-    // biome-ignore lint/suspicious/noUndeclaredEnvVars: CI decides whether a missing server fails
     if (process.env.CI === 'true') {
       throw new Error('store-postgres: CI=true and no PostgreSQL server could start', {
         cause: error,
