@@ -191,6 +191,45 @@ describePg('PostgreSQL store: claims', () => {
     }
   });
 
+  it('falls back to polling: a wait without a notification ends at the poll interval', async () => {
+    const { claims } = await session(makeBacklog([[{ status: 'Complete' }]]));
+    expect(await claims.claimNext({ workerId: 'w', ...lease })).toBeNull();
+    expect(await claims.waitForWork({ timeoutMs: 50 })).toBe('timeout');
+    const aborted = new AbortController();
+    aborted.abort();
+    expect(await claims.waitForWork({ signal: aborted.signal })).toBe('aborted');
+  });
+
+  it("a holder's load and compaction see the workers' changes; a held subtask keeps its status", async () => {
+    const created = await store.create({
+      hash: freshHash(),
+      prdSnapshot: 'prd',
+      tasksText: makeBacklog([[{}, {}]]),
+      parentSession: null,
+    });
+    if (created.status !== 'created') throw new Error('not created');
+    const { handle } = created;
+    const claims = await store.join(handle.summary.id);
+    const done = await claims.claimNext({ workerId: 'w', ...lease });
+    await claims.record(done!, { status: 'Complete' });
+    const held = await claims.claimNext({ workerId: 'w', ...lease });
+    const loaded = await handle.load();
+    expect(loaded.changes).toEqual([]);
+    const statuses = (text: string) =>
+      JSON.parse(text).backlog[0].milestones[0].tasks[0].subtasks.map(
+        (subtask: { status: string }) => subtask.status,
+      );
+    expect(statuses(loaded.snapshotText)).toEqual(['Complete', 'Implementing']);
+    // A compaction from a stale view leaves the subtask a worker holds as it is.
+    await handle.compact({ text: makeBacklog([[{ status: 'Complete' }, {}]]), sequence: 0 });
+    expect(statuses(await store.exportTasks(handle.summary.id))).toEqual([
+      'Complete',
+      'Implementing',
+    ]);
+    expect(await claims.record(held!, { status: 'Complete' })).toEqual({ recorded: true });
+    await handle.release();
+  });
+
   it('rejects malformed claims and outcomes with TypeError', async () => {
     const { claims } = await session(makeBacklog([[{}]]));
     await expect(claims.claimNext({ workerId: '', leaseMs: 1 })).rejects.toThrow(TypeError);
