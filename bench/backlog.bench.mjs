@@ -151,9 +151,11 @@ async function runSize({ size, quick, log, schema, session, generateBacklog, roo
       floor: flushed.get('JSON.stringify + durable write'),
     };
 
-    // The comparison is only fair if both wrote the same bytes: write the same state once more.
+    // The comparison is only fair if both wrote the same state: write it once more. A flush
+    // appends to the journal, so the snapshot is compared after a compaction (saveBacklog).
     touch();
     await manager.flushUpdates();
+    await manager.saveBacklog(manager.currentSession.taskRegistry);
     const state = manager.currentSession.taskRegistry;
     await durableWriteFloor(floorTarget, `${JSON.stringify(state, null, 2)}\n`);
     const sessionFile = join(manager.currentSession.metadata.path, 'tasks.json');

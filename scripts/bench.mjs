@@ -333,6 +333,70 @@ function evaluateGoals(all) {
       );
     }
   }
+  const session = all.packages?.reports?.find((entry) => entry.label === '@savepoint/session');
+  if (session) {
+    const r = session.report.ratios ?? {};
+    const at = (value) => (typeof value === 'number' ? value : null);
+    const flushSpeedup = at(r.oldFlushOverFlush_10000);
+    goals.push(
+      goal(
+        'issue 12',
+        'old flush (stringify + durable replace) ÷ flushUpdates() after 1 change, 10,000 subtasks',
+        flushSpeedup,
+        null,
+        'x',
+        '≥ 100x',
+      ),
+    );
+    goals.at(-1).met = flushSpeedup === null ? null : flushSpeedup >= 100;
+    goals.push(
+      goal(
+        'issue 12',
+        'flushUpdates() after 1 change: 100,000 ÷ 1,000 subtasks',
+        at(r.flushGrowth1kTo100k),
+        1.5,
+      ),
+    );
+    goals.push(
+      goal(
+        'issue 12',
+        "flush of 1,000 changes ÷ one fsync'd append of the same bytes",
+        at(r.batchFlushOverAppend),
+        3,
+      ),
+    );
+    goals.push(
+      goal(
+        'issue 12',
+        'load with a 10,000-record journal ÷ the snapshot alone',
+        at(r.loadJournalOverSnapshot),
+        1.5,
+      ),
+    );
+    goals.push(
+      goal('issue 12', 'compaction ÷ stringify + durable replace', at(r.compactOverFloor), 1.3),
+    );
+    goals.push(
+      goal(
+        'issue 12',
+        'SIGTERM to exit (1,000 pending, 10,000 subtasks) ÷ `node -e 0`',
+        at(r.sigtermOverBareNode),
+        null,
+      ),
+    );
+    const rate = at(r.cliSubtasksPerSecond);
+    goals.push(
+      goal(
+        'issue 12',
+        'CLI --simulate 0 on 100,000 subtasks, subtasks per second',
+        rate,
+        null,
+        '/s',
+        '≥ 100/s',
+      ),
+    );
+    goals.at(-1).met = rate === null ? null : rate >= 100;
+  }
   goals.push(...postgresGoals(all.postgres));
   return goals;
 }

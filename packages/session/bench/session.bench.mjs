@@ -1,137 +1,432 @@
-// Session benchmark: status updates in memory, and one flush against the bare floor of
-// JSON.stringify plus a hand-written durable write of the same bytes.
+// Session benchmark (issue 12): what a flush, a load and a compaction cost with the journal, each
+// side by side in this one process with the floor it is held to.
 //
-//   pnpm --filter @savepoint/session... build && node packages/session/bench/session.bench.mjs [--quick]
+//   flush      flushUpdates() after one status change at 1,000 / 10,000 / 100,000 subtasks, against
+//              JSON.stringify + a hand-written durable replace of the same backlog (the old flush)
+//   batch      flushUpdates() of 1,000 changes against one fsync'd append of the same bytes
+//   load       loadSession() of a 10,000-subtask session with a 10,000-record journal, against the
+//              same snapshot without a journal
+//   compact    saveBacklog() (a compaction) against JSON.stringify + durable replace
+//   sigterm    SIGTERM to exit of a child holding 1,000 pending changes on 10,000 subtasks, and
+//              `node -e 0` start to exit
+//   cli        `savepoint run --simulate 0` on 100,000 subtasks: subtasks per second
+//
+//   pnpm --filter @savepoint/pipeline... build && node packages/session/bench/session.bench.mjs [--quick]
+import { spawn } from 'node:child_process';
 import {
   closeSync,
+  copyFileSync,
   existsSync,
+  fdatasyncSync,
   constants as fsConstants,
   fsyncSync,
   mkdirSync,
   mkdtempSync,
   openSync,
+  readFileSync,
   renameSync,
   rmSync,
+  statSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Bench } from 'tinybench';
-import { SessionManager } from '../dist/index.js';
+import { readSession, SessionManager } from '../dist/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const SUBTASKS = 10_000;
-const UPDATES = 100_000;
-const STATUSES = ['Implementing', 'Complete', 'Planned', 'Failed', 'Researching', 'Retrying'];
+const DIST = pathToFileURL(join(HERE, '../dist/index.js')).href;
+const CLI = join(HERE, '../../../apps/pipeline/bin/savepoint.js');
 
 /**
  * Runs the benchmark.
  *
- * @param {{ quick?: boolean }} [options] `quick` takes fewer samples.
- * @returns {Promise<{ name: string, subtasks: number, bytes: number, results: object[], ratios: Record<string, number>, goals: Record<string, boolean> }>}
+ * @param {{ quick?: boolean, log?: (message: string) => void, only?: string[] }} [options]
+ *   `quick` takes fewer samples and leaves out 100,000 subtasks; `only` picks cases.
  */
 export async function run(options = {}) {
   const quick = options.quick === true;
+  const log = options.log ?? ((message) => process.stderr.write(`session: ${message}\n`));
+  const wanted = (name) => !options.only || options.only.includes(name);
   const generateBacklog = await loadGenerator();
-  const backlog = generateBacklog(SUBTASKS, { seed: 7 });
   const root = mkdtempSync(join(tmpdir(), 'savepoint-session-bench-'));
-  const manager = new SessionManager({ prdText: '# bench\n', planDir: join(root, 'plan') });
+  const results = [];
+  const ratios = {};
+  const goals = {};
+  const figures = {};
   try {
-    const state = await manager.initialize({ backlog });
-    const ids = manager.index.subtasks().map((subtask) => subtask.id);
-    const bytes = Buffer.byteLength(JSON.stringify(state.taskRegistry, null, 2)) + 1;
-    const results = [];
-
-    // 100,000 status changes, each rolled up to its ancestors.
-    const updates = new Bench({
-      name: 'updates',
-      iterations: quick ? 3 : 8,
-      time: 0,
-      warmupIterations: 1,
-      warmupTime: 0,
-    });
-    let cursor = 0;
-    updates.add(`updateItemStatus x ${UPDATES}`, () => {
-      for (let k = 0; k < UPDATES; k++) {
-        const at = cursor++;
-        manager.updateItemStatus(ids[at % ids.length], STATUSES[at % STATUSES.length]);
+    // flushUpdates() after one change, at three sizes, against the old flush.
+    if (wanted('flush')) {
+      const sizes = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
+      const flushBySize = {};
+      for (const size of sizes) {
+        log(`flush: ${size} subtasks`);
+        const { manager, ids, planDir } = await openSession(
+          root,
+          `flush-${size}`,
+          generateBacklog(size, { seed: 7 }),
+        );
+        const floorTarget = join(planDir, 'floor.json');
+        let flip = 0;
+        const flushOnce = async () => {
+          // Always a real change: the subtask flips between Complete and Planned.
+          const id = ids[(flip++ * 7919) % ids.length];
+          const next = manager.index.get(id).status === 'Complete' ? 'Planned' : 'Complete';
+          manager.updateItemStatus(id, next);
+          await manager.flushUpdates();
+        };
+        const floorOnce = () =>
+          durableWrite(
+            floorTarget,
+            `${JSON.stringify(manager.currentSession.taskRegistry, null, 2)}\n`,
+          );
+        // The floor costs seconds at 100,000 subtasks: fewer of it, interleaved all the same.
+        const floorRounds = size >= 100_000 ? (quick ? 2 : 4) : quick ? 4 : 10;
+        const flushesPerRound = 12;
+        const flushSamples = [];
+        const floorSamples = [];
+        for (let round = -1; round < floorRounds; round++) {
+          const elapsed = await timed(floorOnce);
+          if (round >= 0) floorSamples.push(elapsed);
+          // The floor leaves a backlog-sized string behind; the garbage collector reclaiming it
+          // is the floor's cost, not the flush's: the first flushes after it are not counted.
+          for (let k = 0; k < flushesPerRound; k++) {
+            const elapsed = await timed(flushOnce);
+            if (round >= 0 && k >= 4) flushSamples.push(elapsed);
+          }
+        }
+        const flush = fromSamples(
+          `flushUpdates() after 1 change, ${count(size)} subtasks`,
+          flushSamples,
+        );
+        const floor = fromSamples(
+          `old flush: JSON.stringify + durable replace, ${count(size)} subtasks`,
+          floorSamples,
+        );
+        results.push(flush, floor);
+        flushBySize[size] = flush.medianMs;
+        ratios[`oldFlushOverFlush_${size}`] = floor.medianMs / flush.medianMs;
+        manager.closeSync();
       }
-    });
-    await updates.run();
-    const updateResult = summarize(updates.tasks[0]);
-    results.push(updateResult, {
-      name: 'updateItemStatus (per call)',
-      medianMs: updateResult.medianMs / UPDATES,
-      minMs: updateResult.minMs / UPDATES,
-      maxMs: updateResult.maxMs / UPDATES,
-      samples: updateResult.samples,
-    });
-    await manager.flushUpdates();
-
-    // One flush of a dirty session vs. the floor: stringify + temp, write, fsync, rename, dir fsync.
-    // The two are sampled alternately rather than one after the other, so that load from other
-    // processes on the machine (disk and CPU) falls on both alike.
-    const floorDir = join(root, 'floor');
-    mkdirSync(floorDir);
-    const floorTarget = join(floorDir, 'tasks.json');
-    let flip = 0;
-    const flushOnce = async () => {
-      manager.updateItemStatus(ids[flip % ids.length], flip++ % 2 === 0 ? 'Complete' : 'Planned');
-      await manager.flushUpdates();
-    };
-    const floorOnce = () => {
-      const text = `${JSON.stringify(manager.currentSession.taskRegistry, null, 2)}\n`;
-      durableWrite(floorTarget, text);
-    };
-    const rounds = quick ? 8 : 30;
-    const flushSamples = [];
-    const floorSamples = [];
-    for (let round = -2; round < rounds; round++) {
-      const order = round % 2 === 0 ? [flushOnce, floorOnce] : [floorOnce, flushOnce];
-      for (const step of order) {
-        const started = performance.now();
-        await step();
-        const elapsed = performance.now() - started;
-        // The first two rounds warm up the JIT and the page cache.
-        if (round >= 0) (step === flushOnce ? flushSamples : floorSamples).push(elapsed);
+      goals.flush100xFasterAt10k = ratios.oldFlushOverFlush_10000 >= 100;
+      if (flushBySize[100_000] !== undefined) {
+        ratios.flushGrowth1kTo100k = flushBySize[100_000] / flushBySize[1_000];
+        goals.flushGrowthUnder1_5x = ratios.flushGrowth1kTo100k < 1.5;
       }
     }
-    const flushResult = fromSamples('flushUpdates (1 pending update)', flushSamples);
-    const floorResult = fromSamples('floor: JSON.stringify + durable write', floorSamples);
-    results.push(flushResult, floorResult);
 
-    const flushRatio = flushResult.medianMs / floorResult.medianMs;
-    const flushRatioMin = flushResult.minMs / floorResult.minMs;
-    return {
-      name: 'session',
-      subtasks: SUBTASKS,
-      bytes,
-      results,
-      ratios: { flushVsFloor: flushRatio, flushVsFloorMin: flushRatioMin },
-      goals: { flushWithin1_3xOfFloor: flushRatio <= 1.3 },
-      stats: manager.getStats(),
-    };
+    // A flush of 1,000 changes against one fsync'd append of the same bytes.
+    if (wanted('batch')) {
+      log('batch: 1,000 changes on 10,000 subtasks');
+      const { manager, ids, folder } = await openSession(
+        root,
+        'batch',
+        generateBacklog(10_000, { seed: 8 }),
+      );
+      const journal = join(folder, 'tasks.journal');
+      const floorFile = join(root, 'batch-floor.journal');
+      const floorFd = openSync(floorFile, 'a');
+      const rounds = quick ? 6 : 30;
+      let lastBytes = Buffer.alloc(0);
+      const flushSamples = [];
+      const floorSamples = [];
+      let status = 'Planned';
+      try {
+        for (let round = -2; round < rounds; round++) {
+          status = status === 'Complete' ? 'Planned' : 'Complete';
+          const offset = round * 1_000;
+          for (let k = 0; k < 1_000; k++) {
+            manager.updateItemStatus(ids[(Math.abs(offset) + k * 10) % ids.length], status);
+          }
+          const before = existsSync(journal) ? statSync(journal).size : 0;
+          // The floor appends the bytes a flush of 1,000 changes appended (the previous round's,
+          // of the same size), with one write and one fdatasync. The order alternates, so the
+          // garbage the 1,000 updates left falls on both alike.
+          const floor = () => {
+            let written = 0;
+            while (written < lastBytes.length) written += writeSync(floorFd, lastBytes, written);
+            fdatasyncSync(floorFd);
+          };
+          const flush = () => manager.flushUpdates();
+          let flushMs;
+          let floorMs;
+          if (round % 2 === 0) {
+            floorMs = await timed(floor);
+            flushMs = await timed(flush);
+          } else {
+            flushMs = await timed(flush);
+            floorMs = await timed(floor);
+          }
+          const bytes = readFileSync(journal).subarray(before);
+          lastBytes = bytes;
+          if (round >= 0) {
+            flushSamples.push(flushMs);
+            floorSamples.push(floorMs);
+          }
+          figures.batchBytes = bytes.length;
+        }
+      } finally {
+        closeSync(floorFd);
+      }
+      const flush = fromSamples('flushUpdates() of 1,000 changes, 10,000 subtasks', flushSamples);
+      const floor = fromSamples('floor: one write + fdatasync of the same bytes', floorSamples);
+      results.push(flush, floor);
+      ratios.batchFlushOverAppend = flush.medianMs / floor.medianMs;
+      goals.batchWithin3xOfAppend = ratios.batchFlushOverAppend <= 3;
+      manager.closeSync();
+    }
+
+    // Load with a 10,000-record journal against the snapshot alone.
+    if (wanted('load')) {
+      log('load: building a 10,000-record journal on 10,000 subtasks');
+      const backlog = generateBacklog(10_000, { seed: 9 });
+      const { manager, ids, folder, planDir } = await openSession(root, 'load', backlog);
+      for (let k = 0; k < 10_000; k++) {
+        manager.updateItemStatus(ids[(k * 7919) % ids.length], k % 3 === 0 ? 'Failed' : 'Complete');
+        await manager.flushUpdates();
+      }
+      const records = manager.getStats().flushes;
+      // Let go without compacting, so the journal stays as it is.
+      manager.closeSync();
+      const aloneDir = join(planDir, '..', 'load-alone');
+      const alone = join(aloneDir, `999_${folder.slice(-12)}`);
+      mkdirSync(alone, { recursive: true });
+      for (const file of ['tasks.json', 'prd_snapshot.md'])
+        copyFileSync(join(folder, file), join(alone, file));
+      const rounds = quick ? 3 : 8;
+      const withJournal = [];
+      const snapshotOnly = [];
+      for (let round = -1; round < rounds; round++) {
+        const order = round % 2 === 0 ? [folder, alone] : [alone, folder];
+        for (const path of order) {
+          const opener = new SessionManager({ planDir: dirname(path) });
+          const elapsed = await timed(() => opener.loadSession(path));
+          opener.closeSync();
+          if (round >= 0) (path === folder ? withJournal : snapshotOnly).push(elapsed);
+        }
+      }
+      const journal = fromSamples(
+        `loadSession(): 10,000 subtasks + ${count(records)}-record journal`,
+        withJournal,
+      );
+      const snapshot = fromSamples('loadSession(): the snapshot alone', snapshotOnly);
+      results.push(journal, snapshot);
+      figures.loadJournalBytes = statSync(join(folder, 'tasks.journal')).size;
+      figures.loadRecords = records;
+      ratios.loadJournalOverSnapshot = journal.medianMs / snapshot.medianMs;
+      goals.loadWithin1_5x = ratios.loadJournalOverSnapshot <= 1.5;
+    }
+
+    // A compaction against the stringify + durable replace floor.
+    if (wanted('compact')) {
+      log('compact: 10,000 subtasks');
+      const { manager, ids, planDir } = await openSession(
+        root,
+        'compact',
+        generateBacklog(10_000, { seed: 10 }),
+      );
+      const floorTarget = join(planDir, 'floor.json');
+      const rounds = quick ? 4 : 10;
+      const compactSamples = [];
+      const floorSamples = [];
+      for (let round = -1; round < rounds; round++) {
+        manager.updateItemStatus(
+          ids[(round + 1) % ids.length],
+          round % 2 === 0 ? 'Complete' : 'Planned',
+        );
+        await manager.flushUpdates();
+        const compact = () => manager.saveBacklog(manager.currentSession.taskRegistry);
+        const floor = () =>
+          durableWrite(
+            floorTarget,
+            `${JSON.stringify(manager.currentSession.taskRegistry, null, 2)}\n`,
+          );
+        const order = round % 2 === 0 ? [compact, floor] : [floor, compact];
+        for (const step of order) {
+          const elapsed = await timed(step);
+          if (round >= 0) (step === compact ? compactSamples : floorSamples).push(elapsed);
+        }
+      }
+      const compact = fromSamples(
+        'compaction: saveBacklog(registry), 10,000 subtasks',
+        compactSamples,
+      );
+      const floor = fromSamples('floor: JSON.stringify + durable replace', floorSamples);
+      results.push(compact, floor);
+      ratios.compactOverFloor = compact.medianMs / floor.medianMs;
+      goals.compactWithin1_3x = ratios.compactOverFloor <= 1.3;
+      await manager.close();
+    }
+
+    // SIGTERM to exit with 1,000 pending changes, and a bare node start to exit.
+    if (wanted('sigterm')) {
+      log('sigterm: 1,000 pending changes on 10,000 subtasks');
+      const { manager, folder } = await openSession(
+        root,
+        'sigterm',
+        generateBacklog(10_000, { seed: 11 }),
+      );
+      await manager.close();
+      const rounds = quick ? 3 : 7;
+      const sigterm = [];
+      const bare = [];
+      for (let round = 0; round < rounds; round++) {
+        sigterm.push(await sigtermToExit(folder, 1_000));
+        // The child's 1,000 changes (its first 1,000 subtasks set Complete) must be on disk.
+        const saved = (await readSession(folder)).backlog.backlog
+          .flatMap((p) => p.milestones.flatMap((m) => m.tasks.flatMap((t) => t.subtasks)))
+          .slice(0, 1_000);
+        if (saved.some((subtask) => subtask.status !== 'Complete')) {
+          throw new Error('SIGTERM: the pending changes were not saved');
+        }
+        bare.push(await startToExit(process.execPath, ['-e', '0']));
+      }
+      const shutdown = fromSamples(
+        'SIGTERM to exit, 1,000 pending changes, 10,000 subtasks',
+        sigterm,
+      );
+      const node = fromSamples('`node -e 0` start to exit', bare);
+      results.push(shutdown, node);
+      ratios.sigtermOverBareNode = shutdown.medianMs / node.medianMs;
+    }
+
+    // The CLI with a no-op simulated worker on 100,000 subtasks: the rate of its work loop, read
+    // from its progress lines (one per subtask), between the 20th subtask and WINDOW more.
+    if (wanted('cli') && existsSync(CLI)) {
+      const size = quick ? 10_000 : 100_000;
+      log(`cli: savepoint run --simulate 0 on ${count(size)} subtasks`);
+      const backlogFile = join(root, 'cli-backlog.json');
+      writeFileSync(
+        backlogFile,
+        `${JSON.stringify(generateBacklog(size, { seed: 12 }), null, 2)}\n`,
+      );
+      const prd = join(root, 'cli-prd.md');
+      writeFileSync(prd, '# CLI benchmark\n');
+      const window = quick ? 200 : 1_000;
+      const rates = [];
+      for (let k = 0; k < (quick ? 1 : 2); k++) {
+        const args = [
+          'run',
+          prd,
+          '--plan-dir',
+          join(root, `cli-plan-${k}`),
+          '--backlog',
+          backlogFile,
+        ];
+        args.push('--simulate', '0', '--progress', 'auto');
+        const rate = await cliRate(args, 20, window);
+        rates.push(rate.perSecond);
+        log(`cli: run ${k + 1}: ${rate.done} subtasks in ${rate.ms.toFixed(0)} ms`);
+      }
+      const sorted = [...rates].sort((a, b) => a - b);
+      figures.cliSubtasks = size;
+      figures.cliWindow = window;
+      ratios.cliSubtasksPerSecond = sorted[sorted.length >> 1];
+      goals.cliAtLeast100PerSecond = ratios.cliSubtasksPerSecond >= 100;
+    }
+
+    return { name: 'session', subtasks: 10_000, results, ratios, goals, figures };
   } finally {
-    await manager.close().catch(() => undefined);
     rmSync(root, { recursive: true, force: true });
   }
 }
 
-function summarize(task) {
-  if (task.result.state !== 'completed') {
-    throw new Error(`benchmark task "${task.name}" ${task.result.state}`, {
-      cause: task.result.error,
+async function openSession(root, name, backlog) {
+  const planDir = join(root, name);
+  const manager = new SessionManager({ prdText: `# ${name}\n`, planDir });
+  const state = await manager.initialize({ backlog });
+  const ids = manager.index.subtasks().map((subtask) => subtask.id);
+  return { manager, ids, planDir, folder: state.metadata.path };
+}
+
+async function timed(step) {
+  const started = performance.now();
+  await step();
+  return performance.now() - started;
+}
+
+function sigtermToExit(folder, pending) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [join(HERE, 'sigterm-child.mjs'), DIST, folder, String(pending)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let started = 0;
+    child.stdout.on('data', (chunk) => {
+      if (started === 0 && String(chunk).includes('ready')) {
+        started = performance.now();
+        child.kill('SIGTERM');
+      }
     });
-  }
-  const latency = task.result.latency;
-  return {
-    name: task.name,
-    medianMs: latency.p50,
-    minMs: latency.min,
-    maxMs: latency.max,
-    samples: latency.samplesCount,
-  };
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 143) reject(new Error(`sigterm child exited ${code}`));
+      else resolve(performance.now() - started);
+    });
+  });
+}
+
+/**
+ * Runs the CLI, counts its progress lines ("[k/N ...] completed ..."), times subtasks `from` to
+ * `from + window` (or as far as it gets in 120 s), then stops it with SIGTERM.
+ */
+function cliRate(args, from, window) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let started = 0;
+    let startCount = 0;
+    let latest = 0;
+    let settled = false;
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      const ms = performance.now() - started;
+      const done = latest - startCount;
+      child.once('exit', () => resolve({ done, ms, perSecond: (done * 1000) / ms }));
+      child.kill('SIGTERM');
+    };
+    const timer = setTimeout(() => {
+      if (started === 0) {
+        child.kill('SIGKILL');
+        reject(new Error('the CLI made no progress in 10 minutes'));
+      } else finish();
+    }, 600_000);
+    const onData = (chunk) => {
+      for (const match of String(chunk).matchAll(/\[(\d+)\/\d+ [^\]]*\] completed/g)) {
+        latest = Math.max(latest, Number(match[1]));
+        if (started === 0 && latest >= from) {
+          started = performance.now();
+          startCount = latest;
+          setTimeout(finish, 120_000).unref();
+        }
+        if (started !== 0 && latest - startCount >= window) finish();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', reject);
+  });
+}
+
+function startToExit(command, args) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`${args.join(' ')} exited ${code}: ${stderr}`));
+      else resolve(performance.now() - started);
+    });
+  });
 }
 
 function fromSamples(name, samples) {
@@ -140,6 +435,10 @@ function fromSamples(name, samples) {
   const medianMs =
     sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
   return { name, medianMs, minMs: sorted[0], maxMs: sorted.at(-1), samples: sorted.length };
+}
+
+function count(n) {
+  return n.toLocaleString('en-US');
 }
 
 /** The hand-written floor: what any durable replace of a file must at least do. */
@@ -165,70 +464,16 @@ function durableWrite(target, text) {
 
 async function loadGenerator() {
   const shared = join(HERE, '../../task-schema/bench/generate.mjs');
-  if (existsSync(shared)) {
-    const module = await import(pathToFileURL(shared).href);
-    if (typeof module.generateBacklog === 'function') return module.generateBacklog;
-  }
-  return fallbackGenerator;
-}
-
-/** Used when the task-schema generator is not there: 10 subtasks a task, ~1 KB of text each. */
-function fallbackGenerator(count) {
-  const text = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit. '.repeat(18);
-  const backlog = [];
-  let made = 0;
-  for (let p = 1; made < count; p++) {
-    const phase = {
-      type: 'Phase',
-      id: `P${p}`,
-      title: `Phase ${p}`,
-      status: 'Planned',
-      description: text,
-      milestones: [],
-    };
-    backlog.push(phase);
-    for (let m = 1; m <= 5 && made < count; m++) {
-      const milestone = {
-        type: 'Milestone',
-        id: `P${p}.M${m}`,
-        title: `M${m}`,
-        status: 'Planned',
-        description: text,
-        tasks: [],
-      };
-      phase.milestones.push(milestone);
-      for (let t = 1; t <= 5 && made < count; t++) {
-        const task = {
-          type: 'Task',
-          id: `P${p}.M${m}.T${t}`,
-          title: `T${t}`,
-          status: 'Planned',
-          description: text,
-          subtasks: [],
-        };
-        milestone.tasks.push(task);
-        for (let s = 1; s <= 10 && made < count; s++, made++) {
-          task.subtasks.push({
-            type: 'Subtask',
-            id: `${task.id}.S${s}`,
-            title: `S${s}`,
-            status: 'Planned',
-            story_points: 1,
-            dependencies: s > 1 ? [`${task.id}.S${s - 1}`] : [],
-            context_scope: text,
-          });
-        }
-      }
-    }
-  }
-  return { backlog };
+  const module = await import(pathToFileURL(shared).href);
+  return module.generateBacklog;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const report = await run({ quick: process.argv.includes('--quick') });
-  console.log(
-    `session benchmark: ${report.subtasks} subtasks, ${(report.bytes / 1e6).toFixed(1)} MB tasks.json`,
-  );
+  const onlyAt = process.argv.indexOf('--only');
+  const report = await run({
+    quick: process.argv.includes('--quick'),
+    ...(onlyAt > 0 ? { only: process.argv[onlyAt + 1].split(',') } : {}),
+  });
   console.table(
     report.results.map((result) => ({
       name: result.name,
@@ -239,6 +484,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     })),
   );
   console.log(
-    `flush / floor = ${report.ratios.flushVsFloor.toFixed(2)}x by median, ${report.ratios.flushVsFloorMin.toFixed(2)}x by minimum (goal <= 1.3x by median: ${report.goals.flushWithin1_3xOfFloor ? 'met' : 'missed'})`,
+    JSON.stringify(
+      { ratios: report.ratios, goals: report.goals, figures: report.figures },
+      null,
+      2,
+    ),
   );
 }

@@ -13,6 +13,7 @@ export {
   sessionLockPath,
 } from './file-store.ts';
 export { hashPrd, PRD_HASH_LENGTH } from './hash.ts';
+export { MIN_COMPACT_BYTES } from './internal/writer.ts';
 export {
   formatSessionName,
   isArtifactName,

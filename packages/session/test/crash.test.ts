@@ -114,7 +114,7 @@ async function runLane(lane: number): Promise<LaneReport> {
   const planDir = join(root, `plan-${lane}`);
   const creator = new SessionManager({ prdText, planDir });
   const created = await creator.initialize({
-    backlog: makeBacklog({ phases: 2, milestones: 4, tasks: 5, subtasks: 20 }),
+    backlog: makeBacklog({ phases: 2, milestones: 3, tasks: 4, subtasks: 6 }),
   });
   await creator.close();
   const folder = created.metadata.path;

@@ -67,14 +67,17 @@ export function encodeBase(base: JournalBase): Buffer {
   );
 }
 
-/** Encodes one batch as a frame. */
+/** Encodes one batch as a frame. Built as text directly: statuses are plain enum words. */
 export function encodeBatch(batch: ChangeBatch): Buffer {
-  const payload: { seq: number; s: [string, Status][]; c?: string | null } = {
-    seq: batch.sequence,
-    s: batch.statuses.map((change) => [change.id, change.status]),
-  };
-  if (batch.currentItemId !== undefined) payload.c = batch.currentItemId;
-  return frame(JSON.stringify(payload));
+  let json = `{"seq":${batch.sequence},"s":[`;
+  const { statuses } = batch;
+  for (let i = 0; i < statuses.length; i++) {
+    const change = statuses[i]!;
+    json += `${i === 0 ? '' : ','}[${JSON.stringify(change.id)},"${change.status}"]`;
+  }
+  json += ']';
+  if (batch.currentItemId !== undefined) json += `,"c":${JSON.stringify(batch.currentItemId)}`;
+  return frame(`${json}}`);
 }
 
 /**

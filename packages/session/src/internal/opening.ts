@@ -102,7 +102,11 @@ export async function openForPrd(
       parent,
     });
   }
-  const { backlog, inFlight, text } = takeBacklog(input ?? { backlog: [] }, 'new session backlog');
+  // No backlog at all starts the session empty; anything given (or produced) must be a backlog.
+  const { backlog, inFlight, text } = takeBacklog(
+    source === undefined ? { backlog: [] } : input,
+    'new session backlog',
+  );
   const parentSession = latest?.id ?? null;
   const result = await store.create(
     { hash: prd.hash, prdSnapshot: prd.bytes, tasksText: text, parentSession },

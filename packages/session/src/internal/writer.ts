@@ -53,7 +53,10 @@ export interface SessionStats {
   readonly lastError: Error | null;
 }
 
-/** Bytes under which a journal is never compacted on its own. */
+/**
+ * Bytes under which a journal is never compacted on its own: past both this and the size of the
+ * snapshot, a flush compacts the journal into a new snapshot.
+ */
 export const MIN_COMPACT_BYTES = 1024 * 1024;
 
 /**
