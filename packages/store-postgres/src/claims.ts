@@ -65,8 +65,11 @@ export interface PostgresClaims extends SessionClaims {
    * signal. Then claim again.
    */
   waitForWork(options?: WaitForWorkOptions): Promise<WakeReason>;
-  /** How many subtasks of the session have each status now (every status is a key). */
-  countByStatus(): Promise<Record<Status, number>>;
+  /**
+   * How many subtasks of the session (under `scope`, when given) have each status now; every
+   * status is a key.
+   */
+  countByStatus(scope?: string): Promise<Record<Status, number>>;
 }
 
 /** What the claims of one session need from the store. */
@@ -296,12 +299,20 @@ export function createClaims(context: ClaimsContext): PostgresClaims {
       }
     },
 
-    async countByStatus() {
+    async countByStatus(scope) {
+      if (scope !== undefined && typeof scope !== 'string') {
+        throw new TypeError(`countByStatus: scope must be an item id string, got ${typeof scope}`);
+      }
       const { rows } = await run<{ status: Status; count: string }>(
         'count',
-        `SELECT status, count(*) AS count FROM ${q}.items
-          WHERE session_id = $1 AND level = 3 GROUP BY status`,
-        [session],
+        `SELECT i.status, count(*) AS count FROM ${q}.items i
+          WHERE i.session_id = $1 AND i.level = 3
+            AND ($2::text IS NULL OR EXISTS (
+                  SELECT 1 FROM ${q}.items s
+                   WHERE s.session_id = $1 AND s.id = $2
+                     AND i.position >= s.position AND i.position < s.subtree_end))
+          GROUP BY i.status`,
+        [session, scope ?? null],
       );
       const counts = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<
         Status,

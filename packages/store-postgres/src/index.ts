@@ -22,3 +22,9 @@ export {
   type PostgresStoreOptions,
   type SessionEvent,
 } from './postgres-store.ts';
+export {
+  type ClaimsWorkSource,
+  createWorkSource,
+  type WorkOutcome,
+  type WorkSourceOptions,
+} from './work-source.ts';
