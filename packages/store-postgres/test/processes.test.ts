@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createPostgresStore, type PostgresStore } from '../src/index.ts';
@@ -21,6 +22,7 @@ describePg('PostgreSQL store: workers in other processes', () => {
   });
   afterAll(async () => {
     await store.close();
+    if (worker) rmSync(worker, { force: true });
   });
 
   async function session(tasksText: string): Promise<string> {
@@ -87,12 +89,12 @@ describePg('PostgreSQL store: workers in other processes', () => {
 
   it("a SIGKILLed worker's subtask is claimable again once its lease expires, not before", async () => {
     const id = await session(makeBacklog([[{}]]));
-    const doomed = startChild(worker, settings(id, { mode: 'hold', leaseMs: 1500 }));
+    const doomed = startChild(worker, settings(id, { mode: 'hold', leaseMs: 5000 }));
     const item = (await doomed.line(/^claimed /)).split(' ')[1]!;
     doomed.process.kill('SIGKILL');
     expect(await doomed.exited).toBe('SIGKILL');
     const claims = await store.join(id);
-    // The lease still runs (1.5 s is far beyond the time this takes on any machine).
+    // The lease still runs (5 s is far beyond the time this takes on any machine).
     expect(await claims.claimNext({ workerId: 'other', leaseMs: 30_000 })).toBeNull();
     await pastLease(id, item);
     const again = await claims.claimNext({ workerId: 'other', leaseMs: 30_000 });
