@@ -118,7 +118,7 @@ claimed AS (
   UPDATE ${q}.items c
      SET status = 'Implementing', lease_owner = $2, lease_token = gen_random_uuid(),
          lease_expires_at = now() + $3 * interval '1 millisecond',
-         attempt = c.attempt + 1, retry_at = NULL
+         attempt = c.attempt + 1, retry_at = NULL, claimed_change = true
     FROM picked
    WHERE c.session_id = $1 AND c.id = picked.id
   RETURNING c.id, c.path, c.attempt, c.lease_token, c.lease_expires_at, c.raw::text AS raw

@@ -446,7 +446,7 @@ class Store implements PostgresStore {
       claims,
       load: () => {
         checkOpen('load');
-        return store.#load(id);
+        return store.#load(id, true);
       },
       async append(batch) {
         checkOpen('append');
@@ -524,9 +524,22 @@ class Store implements PostgresStore {
     ]);
   }
 
-  async #load(id: string): Promise<LoadedSession> {
+  /**
+   * Reads a session in one consistent snapshot. For its holder (`informed`), what it now has seen
+   * of the workers' changes is marked as known, so its later compactions may overwrite it.
+   */
+  async #load(id: string, informed = false): Promise<LoadedSession> {
     return this.#transaction(async (client) => {
-      await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await client.query(
+        `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ${informed ? '' : ' READ ONLY'}`,
+      );
+      if (informed) {
+        await client.query(
+          `UPDATE ${this.#q}.items SET claimed_change = false
+            WHERE session_id = $1 AND claimed_change`,
+          [id],
+        );
+      }
       const { rows } = await client.query<
         SummaryRow & {
           prd_snapshot: Buffer;
@@ -756,7 +769,7 @@ function appendStatements(
              ),
              upd AS (
                UPDATE ${q}.items i
-                  SET status = wanted.status,
+                  SET status = wanted.status, claimed_change = false,
                       lease_owner = CASE WHEN wanted.status IN ('Researching', 'Implementing', 'Retrying')
                                          THEN i.lease_owner END,
                       lease_token = CASE WHEN wanted.status IN ('Researching', 'Implementing', 'Retrying')
@@ -766,6 +779,8 @@ function appendStatements(
                  FROM wanted, old
                 WHERE i.session_id = $1 AND i.id = wanted.id AND old.id = wanted.id
                   AND i.status IS DISTINCT FROM wanted.status
+                  -- A subtask a worker holds right now is the worker's: its outcome decides.
+                  AND NOT (i.lease_owner IS NOT NULL AND i.lease_expires_at > now())
                 RETURNING i.id, i.status
              )
              INSERT INTO ${q}.events (session_id, item_id, kind, from_status, to_status)
@@ -828,7 +843,8 @@ function compactStatements(
       values: [session, columns[1]],
     },
     {
-      // Items under a live lease keep their status: a worker is running them right now.
+      // Items under a lease keep their status (a worker is running them), and so do items whose
+      // status workers changed since the holder last loaded: the snapshot may not know of it.
       text: `WITH old AS (
                SELECT id, status FROM ${q}.items WHERE session_id = $1 ORDER BY level = 3 DESC, position
                FOR UPDATE
@@ -847,7 +863,8 @@ function compactStatements(
                  parent_id = EXCLUDED.parent_id, path = EXCLUDED.path, level = EXCLUDED.level,
                  position = EXCLUDED.position, subtree_end = EXCLUDED.subtree_end,
                  raw = EXCLUDED.raw, dependencies = EXCLUDED.dependencies,
-                 status = CASE WHEN i.lease_owner IS NULL THEN EXCLUDED.status ELSE i.status END
+                 status = CASE WHEN i.lease_owner IS NULL AND NOT i.claimed_change
+                               THEN EXCLUDED.status ELSE i.status END
                RETURNING i.id, i.status
              )
              INSERT INTO ${q}.events (session_id, item_id, kind, from_status, to_status)
@@ -865,7 +882,8 @@ function compactStatements(
                 SET snapshot_text = $2, snapshot_sequence = $3, batch_sequence = $3,
                     document = $4::json, current_item = NULL,
                     snapshot_current = NOT EXISTS (
-                      SELECT 1 FROM ${q}.items WHERE session_id = $1 AND lease_owner IS NOT NULL
+                      SELECT 1 FROM ${q}.items
+                       WHERE session_id = $1 AND (lease_owner IS NOT NULL OR claimed_change)
                     )
               WHERE id = $1`,
       values: [session, snapshot.text, snapshot.sequence, rows.document],

@@ -230,6 +230,38 @@ describePg('PostgreSQL store: claims', () => {
     await handle.release();
   });
 
+  it("a stale holder never undoes the workers' outcomes nor takes a held subtask away", async () => {
+    const created = await store.create({
+      hash: freshHash(),
+      prdSnapshot: 'prd',
+      tasksText: makeBacklog([[{}, {}]]),
+      parentSession: null,
+    });
+    if (created.status !== 'created') throw new Error('not created');
+    const { handle } = created;
+    const stale = (await handle.load()).snapshotText;
+    const claims = await store.join(handle.summary.id);
+    const first = await claims.claimNext({ workerId: 'w', ...lease });
+    await claims.record(first!, { status: 'Complete' });
+    const second = await claims.claimNext({ workerId: 'w', ...lease });
+    // What a holder's recovery of in-flight items would write, without having seen the claim.
+    await handle.append({ sequence: 1, statuses: [{ id: second!.itemId, status: 'Planned' }] });
+    expect(await claims.record(second!, { status: 'Complete' })).toEqual({ recorded: true });
+    await handle.compact({ text: stale, sequence: 1 });
+    const statuses = async () =>
+      JSON.parse(
+        await store.exportTasks(handle.summary.id),
+      ).backlog[0].milestones[0].tasks[0].subtasks.map(
+        (subtask: { status: string }) => subtask.status,
+      );
+    expect(await statuses()).toEqual(['Complete', 'Complete']);
+    // Once the holder has loaded the workers' changes, its compaction decides again.
+    await handle.load();
+    await handle.compact({ text: stale, sequence: 1 });
+    expect(await statuses()).toEqual(['Planned', 'Planned']);
+    await handle.release();
+  });
+
   it('rejects malformed claims and outcomes with TypeError', async () => {
     const { claims } = await session(makeBacklog([[{}]]));
     await expect(claims.claimNext({ workerId: '', leaseMs: 1 })).rejects.toThrow(TypeError);

@@ -55,6 +55,9 @@ CREATE TABLE ${q}.items (
   lease_token uuid,
   lease_expires_at timestamptz,
   retry_at timestamptz,
+  -- Set when workers change the status (claims, outcomes, expiries); cleared when the session's
+  -- holder loads it. A compaction keeps such statuses: its snapshot may not know of them.
+  claimed_change boolean NOT NULL DEFAULT false,
   PRIMARY KEY (session_id, id)
 );
 CREATE INDEX items_order ON ${q}.items (session_id, position);
@@ -203,6 +206,7 @@ BEGIN
   END IF;
   UPDATE ${q}.items
     SET status = p_status, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+        claimed_change = true,
         retry_at = CASE WHEN p_retry_ms IS NULL THEN NULL
                         ELSE now() + p_retry_ms * interval '1 millisecond' END
     WHERE session_id = p_session AND id = p_item;
@@ -243,6 +247,7 @@ BEGIN
   LOOP
     UPDATE ${q}.items
       SET status = 'Planned', lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+          claimed_change = true,
           retry_at = NULL
       WHERE session_id = p_session AND id = r.id;
     PERFORM ${q}.roll_up(p_session, r.id);
