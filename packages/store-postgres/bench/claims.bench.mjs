@@ -31,8 +31,8 @@ export async function run(options = {}) {
       pathToFileURL(`${HERE}../dist/index.js`).href
     );
     const database = await createDatabase(cluster, 'bench');
-    const subtasks = quick ? 400 : 1500;
-    const rounds = quick ? 1 : 3;
+    const subtasks = quick ? 200 : 600;
+    const rounds = quick ? 1 : 5;
     const throughput = [];
     for (const workers of [1, 4, 8]) {
       log(`throughput: ${workers} worker(s), ${subtasks} subtasks, ${rounds} round(s) each`);
