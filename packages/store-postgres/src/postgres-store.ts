@@ -119,7 +119,10 @@ export interface PostgresStore extends SessionStore {
   waitForWork(ref: SessionRef, options?: WaitForWorkOptions): Promise<WakeReason>;
   /** Creates or upgrades the tables (done on first use anyway). */
   migrate(): Promise<MigrationResult>;
-  /** Ends the listener and, when the store made it, the pool. Idempotent. */
+  /**
+   * Gives up the sessions still open through this store, ends the listener and, when the store
+   * made it, the pool. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -186,6 +189,7 @@ class Store implements PostgresStore {
   readonly #pollIntervalMs: number;
   #migrated: Promise<MigrationResult> | undefined;
   #closed = false;
+  readonly #locks = new Set<HolderLock>();
 
   constructor(pool: pg.Pool, ownsPool: boolean, schema: string, pollIntervalMs: number) {
     this.#pool = pool;
@@ -420,6 +424,8 @@ class Store implements PostgresStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Sessions still open are given up: their holds end with the store.
+    await Promise.all([...this.#locks].map((lock) => lock.release()));
     await this.#listener.close();
     if (this.#ownsPool) await this.#pool.end();
   }
@@ -428,6 +434,7 @@ class Store implements PostgresStore {
 
   #handle(summary: SessionSummary, lock: HolderLock): PostgresSessionHandle {
     const store = this;
+    this.#locks.add(lock);
     const q = this.#q;
     const id = summary.id;
     const token = lock.token;
@@ -497,6 +504,7 @@ class Store implements PostgresStore {
           // A clean shutdown gives this handle's leases back at once instead of at expiry.
           await claims.releaseAll();
         } finally {
+          store.#locks.delete(lock);
           await lock.release();
         }
       },
@@ -506,6 +514,7 @@ class Store implements PostgresStore {
         try {
           claims.releaseAllSync();
         } finally {
+          store.#locks.delete(lock);
           lock.releaseSync();
         }
       },

@@ -16,6 +16,8 @@ export interface WaitForWorkOptions {
   readonly since?: number;
 }
 
+const RETRY_AFTER_MS = 5000;
+
 interface Waiter {
   readonly session: string;
   readonly wake: (reason: WakeReason) => void;
@@ -33,6 +35,7 @@ export class Listener {
   #client: pg.Client | undefined;
   #connecting: Promise<void> | undefined;
   #closed = false;
+  #failedAt = Number.NEGATIVE_INFINITY;
 
   constructor(config: () => pg.ClientConfig, channel: string) {
     this.#config = config;
@@ -47,6 +50,8 @@ export class Listener {
   /** Connects and LISTENs if not yet done; failures are left to polling. */
   async ensure(): Promise<void> {
     if (this.#closed || this.#client) return;
+    // After a failed connection, polling carries on alone for a while before the next try.
+    if (performance.now() - this.#failedAt < RETRY_AFTER_MS) return;
     if (!this.#connecting) {
       this.#connecting = this.#connect().finally(() => {
         this.#connecting = undefined;
@@ -107,6 +112,7 @@ export class Listener {
       await client.connect();
       await client.query(`LISTEN "${this.#channel.replace(/"/g, '""')}"`);
     } catch {
+      this.#failedAt = performance.now();
       await client.end().catch(() => {});
       return; // No notifications for now: the waits poll.
     }
