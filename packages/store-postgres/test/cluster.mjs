@@ -59,7 +59,9 @@ export async function startCluster(options = {}) {
     );
   }
   const owner = process.getuid?.() === 0 ? postgresUser() : null;
-  const dir = mkdtempSync(join(tmpdir(), 'savepoint-pg-'));
+  // The postgres user must reach the folder: as root, a TMPDIR under /root would not do.
+  const base = owner && existsSync('/tmp') ? '/tmp' : tmpdir();
+  const dir = mkdtempSync(join(base, 'savepoint-pg-'));
   try {
     if (owner) chownSync(dir, owner.uid, owner.gid);
     await runToEnd(
