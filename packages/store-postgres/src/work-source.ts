@@ -14,6 +14,11 @@ export interface WorkSourceOptions {
   readonly scope?: string;
   /** Stops waiting for work: `claim()` then resolves `undefined`. */
   readonly signal?: AbortSignal;
+  /**
+   * Called once when a heartbeat finds a held subtask's lease lost (expired and perhaps taken by
+   * another worker): stop working on it, its outcome will not be recorded.
+   */
+  readonly onLost?: (id: string) => void;
 }
 
 /** The outcome a runner records for a subtask it held. */
@@ -61,6 +66,9 @@ export function createWorkSource(
   if (!Number.isFinite(leaseMs) || leaseMs <= 0) {
     throw new TypeError(`options.leaseMs must be a positive number, got ${String(leaseMs)}`);
   }
+  if (options.onLost !== undefined && typeof options.onLost !== 'function') {
+    throw new TypeError('options.onLost must be a function');
+  }
   const held = new Map<string, { claim: PostgresClaim; timer: NodeJS.Timeout }>();
   const lost = new Set<string>();
   const { signal, scope } = options;
@@ -74,6 +82,7 @@ export function createWorkSource(
           // Lost for good: the outcome will be refused; stop renewing.
           lost.add(claim.itemId);
           clearInterval(entry.timer);
+          options.onLost?.(claim.itemId);
         } else if (renewed) {
           entry.claim = { ...entry.claim, expiresAt: renewed.expiresAt };
         }
@@ -125,8 +134,10 @@ export function createWorkSource(
       const entry = held.get(id);
       if (!entry) throw new TypeError(`mark: subtask ${id} is not held by this source`);
       const renewed = await claims.renew(entry.claim, leaseMs);
-      if (renewed === null) lost.add(id);
-      else entry.claim = { ...entry.claim, expiresAt: renewed.expiresAt };
+      if (renewed === null) {
+        if (!lost.has(id)) options.onLost?.(id);
+        lost.add(id);
+      } else entry.claim = { ...entry.claim, expiresAt: renewed.expiresAt };
     },
 
     async release(id, outcome) {

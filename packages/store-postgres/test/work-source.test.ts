@@ -53,6 +53,29 @@ describePg('createWorkSource', () => {
     expect(await source.claim()).toBeUndefined();
   });
 
+  it('tells the caller when a heartbeat finds a lease lost, and refuses that outcome', async () => {
+    const { claims } = await join(makeBacklog([[{}]]));
+    const lost: string[] = [];
+    let told: () => void = () => {};
+    const toldOnce = new Promise<void>((resolve) => {
+      told = resolve;
+    });
+    const source = createWorkSource(claims, {
+      workerId: 'me',
+      leaseMs: 300,
+      onLost: (id) => {
+        lost.push(id);
+        told();
+      },
+    });
+    const item = await source.claim();
+    // Another worker gives the lease back behind this source's back (as an expiry would).
+    await claims.releaseAll(['me']);
+    await toldOnce;
+    expect(lost).toEqual([item!.id]);
+    expect(await source.release(item!.id, 'Complete')).toBe(false);
+  });
+
   it('gives its subtasks back: Planned at once, or lost when its lease went elsewhere', async () => {
     const { claims } = await join(makeBacklog([[{}, {}]]));
     const source = createWorkSource(claims, { workerId: 'me' });
