@@ -127,6 +127,8 @@ export interface PostgresStore extends SessionStore {
 }
 
 const DEFAULT_SCHEMA = 'savepoint';
+/** How often a statement rolled back as a deadlock victim (or serialization failure) is tried. */
+const TRANSIENT_ATTEMPTS = 5;
 const SESSION_ID = /^\d{3,}_[0-9a-f]{12}$/;
 
 /**
@@ -634,12 +636,12 @@ class Store implements PostgresStore {
   ): Promise<pg.QueryResult<R>> {
     if (this.#closed) throw new SessionError('IO', `the store (${this.location}) is closed`);
     await this.migrate();
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       try {
         return await this.#pool.query<R>(text, values as unknown[]);
       } catch (error) {
         // A deadlock victim's or serialization failure's statement was rolled back whole.
-        if (isTransient(error)) continue;
+        if (isTransient(error) && attempt < TRANSIENT_ATTEMPTS) continue;
         throw ioError('query', error);
       }
     }
@@ -648,7 +650,7 @@ class Store implements PostgresStore {
   async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     if (this.#closed) throw new SessionError('IO', `the store (${this.location}) is closed`);
     await this.migrate();
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       let client: pg.PoolClient;
       try {
         client = await this.#pool.connect();
@@ -662,7 +664,7 @@ class Store implements PostgresStore {
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
-        if (isTransient(error)) continue;
+        if (isTransient(error) && attempt < TRANSIENT_ATTEMPTS) continue;
         throw ioError('transaction', error);
       } finally {
         client.release();
