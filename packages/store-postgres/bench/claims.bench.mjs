@@ -31,7 +31,7 @@ export async function run(options = {}) {
       pathToFileURL(`${HERE}../dist/index.js`).href
     );
     const database = await createDatabase(cluster, 'bench');
-    const subtasks = quick ? 200 : 600;
+    const subtasks = quick ? 200 : 400;
     const rounds = quick ? 1 : 5;
     const throughput = [];
     for (const workers of [1, 4, 8]) {
