@@ -180,6 +180,36 @@ describe('appendSync while asynchronous appends are pending', () => {
     await expect(file.append('3\n')).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
+  it('when redoing the running append fails, the rest wait for its call and still land', async () => {
+    const dir = freshDir();
+    const target = join(dir, 'events.log');
+    writeFileSync(target, '0\n');
+    const file = await openAppendFile(target);
+    const gate = gateDatasync();
+    const first = file.append('1\n');
+    const second = file.append('2\n');
+    await gate.reached;
+    const realSync = fsx.fdatasyncSync;
+    patchFs({
+      fdatasyncSync: () => {
+        throw osError('EIO', 'fdatasync');
+      },
+    });
+    expect(() => file.appendSync('3\n')).toThrow(
+      expect.objectContaining({ code: 'BUSY', step: 'write', path: target }),
+    );
+    await expect(first).rejects.toMatchObject({ code: 'IO', step: 'fsync', path: target });
+    expect(readFileSync(target, 'utf8')).toBe('0\n');
+    // Until the running call returns, a sync call cannot know where the file ends.
+    expect(() => file.appendSync('3\n')).toThrow(expect.objectContaining({ code: 'BUSY' }));
+    patchFs({ fdatasyncSync: realSync });
+    gate.open();
+    await second;
+    file.appendSync('3\n');
+    await file.close();
+    expect(readFileSync(target, 'utf8')).toBe('0\n2\n3\n');
+  });
+
   it('truncateSync refuses to cut under a running call', async () => {
     const dir = freshDir();
     const file = await openAppendFile(join(dir, 'events.log'));

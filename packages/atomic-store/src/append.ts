@@ -58,6 +58,8 @@ export interface AppendFile {
    * The synchronous twin of {@link AppendFile.append}, for a process's last moments. Appends
    * still queued or in progress on this handle are completed first, synchronously and in order
    * (their promises then settle with their own outcome), so the file never reorders records.
+   * If redoing the running one fails, that append is cut back off and rejected, the others stay
+   * queued behind its call, and this call fails with `BUSY` without appending.
    */
   appendSync(data: string | Uint8Array): void;
   /**
@@ -66,7 +68,10 @@ export interface AppendFile {
    * `size` updated, and rejects with step `fsync`.
    */
   truncate(size: number): Promise<void>;
-  /** The synchronous twin of {@link AppendFile.truncate}. */
+  /**
+   * The synchronous twin of {@link AppendFile.truncate}. Fails with `BUSY` while an asynchronous
+   * operation of this handle is still running: its late write could land past the cut.
+   */
   truncateSync(size: number): void;
   /**
    * Waits for the operations already queued, then closes the descriptor. Idempotent: later calls

@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import type { Backlog } from '@savepoint/task-schema';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeBacklog, makeTempDir } from '../test/helpers.ts';
-import { createFileStore, readSession, SessionError, SessionManager } from './index.ts';
+import {
+  createFileStore,
+  MIN_COMPACT_BYTES,
+  readSession,
+  SessionError,
+  SessionManager,
+} from './index.ts';
 import { decodeJournal, FRAME_HEADER_BYTES } from './internal/journal.ts';
 
 let planDir: string;
@@ -152,6 +158,31 @@ describe('tasks.journal', () => {
     const after = await readSession(folder);
     expect(after.backlog).toEqual(registry);
     expect(after.backlog.backlog[0]!.milestones[0]!.tasks[0]!.subtasks[0]!.status).toBe('Planned');
+  });
+
+  it('compacts on its own once the journal outgrows the snapshot and MIN_COMPACT_BYTES', async () => {
+    const manager = new SessionManager({ prdText: '# long journal\n', planDir });
+    const state = await manager.initialize({
+      backlog: makeBacklog({ phases: 2, milestones: 5, tasks: 10, subtasks: 20 }),
+    });
+    const ids = subtaskIds(state.taskRegistry);
+    const journal = join(state.metadata.path, 'tasks.journal');
+    const snapshotBytes = (await stat(join(state.metadata.path, 'tasks.json'))).size;
+    expect(snapshotBytes).toBeLessThan(MIN_COMPACT_BYTES);
+    let largest = 0;
+    for (let round = 0; manager.getStats().compactions === 0 && round < 60; round++) {
+      for (const id of ids) manager.updateItemStatus(id, round % 2 === 0 ? 'Complete' : 'Planned');
+      await manager.flushUpdates();
+      largest = Math.max(largest, (await stat(journal)).size);
+    }
+    expect(manager.getStats().compactions).toBe(1);
+    // It waited for the threshold, then started over with a journal holding only its base.
+    expect(largest).toBeGreaterThan(MIN_COMPACT_BYTES * 0.9);
+    const fresh = decodeJournal(await readFile(journal), journal);
+    expect(fresh.batches).toEqual([]);
+    const registry = manager.currentSession!.taskRegistry;
+    expect((await readSession(state.metadata.path)).backlog).toEqual(registry);
+    await manager.close();
   });
 
   it('opens a session written before journals existed, and an empty journal', async () => {

@@ -493,6 +493,27 @@ describe('updates and flushes', () => {
   });
 });
 
+describe('flushSync during a compaction', () => {
+  it('leaves the snapshot and the journal in agreement, whichever write lands last', async () => {
+    const session = new SessionManager({ prdText: PRD_A, planDir });
+    open.push(session);
+    const state = await session.initialize({
+      backlog: makeBacklog({ phases: 2, milestones: 2, tasks: 2, subtasks: 3 }),
+    });
+    session.updateItemStatus('P1.M1.T1.S1', 'Complete');
+    const saving = session.saveBacklog(session.currentSession!.taskRegistry);
+    session.updateItemStatus('P1.M1.T1.S2', 'Failed');
+    expect(session.flushSync()).toBe(true);
+    await saving;
+    // Whatever order the two snapshots landed in, the next flush writes a consistent state.
+    session.updateItemStatus('P2.M1.T1.S1', 'Complete');
+    await session.flushUpdates();
+    session.updateItemStatus('P2.M1.T1.S2', 'Complete');
+    await session.flushUpdates();
+    expect(await readTasks(state.metadata.path)).toEqual(session.currentSession!.taskRegistry);
+  });
+});
+
 describe('saveBacklog', () => {
   it('replaces the registry so later updates and saves build on the new backlog', async () => {
     const session = manager(PRD_A);

@@ -82,6 +82,11 @@ export class SessionWriter {
   #journalBytes: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #autoQueued = false;
+  /**
+   * A synchronous compaction overtook an asynchronous one; whichever landed last, the next write
+   * must be a compaction again so the snapshot and the journal's base agree.
+   */
+  #overtaken = false;
 
   #flushes = 0;
   #syncFlushes = 0;
@@ -158,6 +163,7 @@ export class SessionWriter {
     const updates = live.pending.updates;
     if (this.#replaced || this.#running === 'compact') {
       // A replacement, or a compaction the process may not live to finish: write it all.
+      if (this.#running === 'compact') this.#overtaken = true;
       const text = serializeBacklog(live.backlog);
       this.#handle.compactSync({ text, sequence: this.#sequence });
       live.pending.clear();
@@ -284,6 +290,11 @@ export class SessionWriter {
       this.#running = undefined;
     }
     this.#afterCompaction(text);
+    if (this.#overtaken) {
+      this.#overtaken = false;
+      this.#replaced = true;
+      this.#armTimer();
+    }
     this.#record(updates, started);
     this.#flushes += 1;
     this.#logger.debug?.('compacted session', {
