@@ -4,7 +4,9 @@
 // from the results. Progress goes to stderr; the goals summary to stdout.
 //
 // Sections: writes (packages/atomic-store/bench), backlog, shutdown, cli, pipeline (bench/ at the
-// root), packages (the task-schema and session benches as their packages define them; full runs).
+// root), packages (the task-schema and session benches as their packages define them; full runs),
+// postgres (packages/store-postgres/bench: a throwaway PostgreSQL cluster; skipped with a message
+// when none can start).
 // BENCH_DIR picks the file system the benchmarks write to (default: the OS temp folder).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
@@ -15,7 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // Run order. The package benchmarks run early, before the 100,000-subtask backlogs have grown
 // this process's heap; the Markdown keeps its own order.
-const SECTIONS = ['writes', 'packages', 'backlog', 'shutdown', 'cli', 'pipeline', 'runner'];
+const SECTIONS = ['writes', 'packages', 'backlog', 'shutdown', 'cli', 'pipeline', 'runner', 'postgres'];
 const DISTS = [
   'packages/task-schema',
   'packages/atomic-store',
@@ -23,6 +25,7 @@ const DISTS = [
   'packages/shutdown',
   'packages/progress',
   'packages/runner',
+  'packages/store-postgres',
   'apps/pipeline',
 ];
 // The libraries the atomic-store benchmark compares with, and what each does for durability.
@@ -147,6 +150,14 @@ const RUNNERS = {
     return withHeartbeat('runner', () =>
       bench.run({ quick: options.quick, log: (message) => log(`runner: ${message}`) }),
     );
+  },
+  async postgres() {
+    const bench = await importRoot('packages/store-postgres/bench/claims.bench.mjs');
+    const report = await withHeartbeat('postgres', () =>
+      bench.run({ quick: options.quick, log: (message) => log(`postgres: ${message}`) }),
+    );
+    if (report.skipped) log(`postgres: SKIPPED: ${report.skipped}`);
+    return report;
   },
   async packages() {
     // The package benchmarks that repeat the 10,000-subtask case of the backlog section with their
@@ -419,6 +430,24 @@ function evaluateGoals(all) {
     );
     goals.at(-1).met = rate === null ? null : rate >= 100;
   }
+  goals.push(...postgresGoals(all.postgres));
+  return goals;
+}
+
+function postgresGoals(postgres) {
+  if (!postgres || postgres.skipped) return [];
+  const goals = postgres.throughput.map((row) => ({
+    source: 'issue 15',
+    what: `claim + complete throughput, ${row.workers} worker(s): store ÷ hand-written SQL loop`,
+    value: row.ratio,
+    unit: 'x',
+    target: '≥ 0.8x',
+    met: row.ratio >= 0.8,
+  }));
+  goals.push(
+    goal('issue 15', 'NOTIFY wake-up latency, median', postgres.wake.medianMs, null, ' ms'),
+    goal('issue 15', 'NOTIFY wake-up latency, p95', postgres.wake.p95Ms, null, ' ms'),
+  );
   return goals;
 }
 
@@ -512,6 +541,7 @@ function renderMarkdown({ results, goals, machine, durationS }) {
   if (results.pipeline) out.push(...renderPipeline(results.pipeline));
   if (results.runner) out.push(...renderRunner(results.runner));
   if (results.packages) out.push(...renderPackages(results.packages));
+  if (results.postgres) out.push(...renderPostgres(results.postgres));
   out.push(...renderMethod());
   return `${out
     .join('\n')
@@ -897,6 +927,46 @@ function renderPackages(packages) {
       );
     }
   }
+  return out;
+}
+
+function renderPostgres(postgres) {
+  const out = ['## Claims on PostgreSQL', ''];
+  if (postgres.skipped) {
+    out.push(`Skipped: ${postgres.skipped}.`, '');
+    return out;
+  }
+  out.push(
+    '`packages/store-postgres/bench/claims.bench.mjs` on a throwaway PostgreSQL ' +
+      `${postgres.server} cluster (default durability: fsync on) on 127.0.0.1. Throughput: workers ` +
+      'in one process claim and complete subtasks until none is left (tasks of 10 subtasks, every ' +
+      "other one waiting for the one before it), through the store's claims and through a " +
+      'hand-written loop of the same two statements (the claim `UPDATE` and the outcome function) ' +
+      'on the same pool; a fresh session each run, contenders alternating. Section time: ' +
+      `${seconds(postgres.durationS)}.`,
+    '',
+  );
+  out.push(
+    table(
+      ['workers', 'store subtasks/s', 'hand-written subtasks/s', 'store ÷ hand-written'],
+      postgres.throughput.map((row) => [
+        row.workers,
+        rate(row.store),
+        rate(row.hand),
+        `${fixed(row.ratio, 2)}x`,
+      ]),
+    ),
+    '',
+  );
+  const wake = postgres.wake;
+  out.push(
+    `Wake-up latency, ${wake.samples} samples: a worker waits (its poll interval is 10 minutes, so ` +
+      'only a notification wakes it in time) for a subtask whose dependency another worker holds; ' +
+      'measured from the call that records the dependency Complete until the waiting worker holds ' +
+      `the subtask: median ${sig(wake.medianMs)} ms, p95 ${sig(wake.p95Ms)} ms ` +
+      `(min ${sig(wake.minMs)}, max ${sig(wake.maxMs)}).`,
+    '',
+  );
   return out;
 }
 

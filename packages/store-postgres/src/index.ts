@@ -1,0 +1,30 @@
+export {
+  type BacklogRows,
+  backlogToRows,
+  type ItemRow,
+  rowsToBacklog,
+  type StoredItemRow,
+} from './backlog-rows.ts';
+export {
+  claimSql,
+  type PostgresClaim,
+  type PostgresClaimOutcome,
+  type PostgresClaims,
+  recordSql,
+  renewSql,
+} from './claims.ts';
+export type { WaitForWorkOptions, WakeReason } from './internal/listener.ts';
+export { type MigrationResult, migrate, SCHEMA_VERSION } from './migrate.ts';
+export {
+  createPostgresStore,
+  type PostgresSessionHandle,
+  type PostgresStore,
+  type PostgresStoreOptions,
+  type SessionEvent,
+} from './postgres-store.ts';
+export {
+  type ClaimsWorkSource,
+  createWorkSource,
+  type WorkOutcome,
+  type WorkSourceOptions,
+} from './work-source.ts';

@@ -1,0 +1,9 @@
+import { defineProject, mergeConfig } from 'vitest/config';
+import { sharedProject } from '../../vitest.shared.ts';
+
+export default mergeConfig(
+  sharedProject,
+  defineProject({
+    test: { name: 'store-postgres', globalSetup: ['test/global-setup.ts'] },
+  }),
+);
