@@ -17,7 +17,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // Run order. The package benchmarks run early, before the 100,000-subtask backlogs have grown
 // this process's heap; the Markdown keeps its own order.
-const SECTIONS = ['writes', 'packages', 'backlog', 'shutdown', 'cli', 'pipeline', 'runner', 'postgres'];
+const SECTIONS = [
+  'writes',
+  'packages',
+  'backlog',
+  'shutdown',
+  'cli',
+  'pipeline',
+  'runner',
+  'postgres',
+];
 const DISTS = [
   'packages/task-schema',
   'packages/atomic-store',
