@@ -3,7 +3,9 @@ import type { SessionManager, SessionState } from '@savepoint/session';
 import { createShutdown, type Shutdown } from '@savepoint/shutdown';
 import type { Status, Subtask } from '@savepoint/task-schema';
 import type { ExecutionOptions } from './args.ts';
-import { errorReport, type FailureRecord, testResults } from './report.ts';
+import { syncErrorReport } from './error-report.ts';
+import { resumeCommand } from './hint.ts';
+import { type FailureRecord, testResults } from './report.ts';
 import { runShellCommand, simulateWork, type WorkerResult } from './worker.ts';
 
 /** Where the runner writes: progress and messages go to `stderr`, results to `stdout`. */
@@ -179,11 +181,15 @@ export async function executeSession(
       },
       { name: 'save backlog' },
     );
+    controller.onShutdown(() => syncErrorReport(manager, failures), {
+      name: 'update the error report',
+    });
     controller.onShutdown(
       () => {
         renderer.stop();
         const progress = tracker.getProgress();
-        const line = `Interrupted. ${summaryLine(progress)}. Resume with: savepoint resume --session ${session.id}`;
+        const hint = resumeCommand({ ...options, session: session.id }, io.env);
+        const line = `Interrupted. ${summaryLine(progress)}. Resume with: ${hint}`;
         if (options.json) {
           io.stdout.write(
             `${JSON.stringify({ ...resultObject(), interrupted: true, exitCode: controller.exitCode() })}\n`,
@@ -215,10 +221,9 @@ export async function executeSession(
 
     const blocked = blockedSubtasks();
     let qaFailed = false;
-    if (failures.length > 0) {
-      await manager.writeArtifact('ERROR_REPORT.md', errorReport(session.id, failures, blocked));
-      say(`Wrote ${session.path}/ERROR_REPORT.md`);
-    }
+    const report = await syncErrorReport(manager, failures);
+    if (report !== 'unchanged')
+      say(`${report === 'written' ? 'Wrote' : 'Removed'} ${session.path}/ERROR_REPORT.md`);
     const everything = index.countByStatus();
     const allDone = everything.Complete + everything.Obsolete === sumCounts(everything);
     let qaRan = false;
@@ -256,7 +261,9 @@ export async function executeSession(
       io.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
       const progress = tracker.getProgress();
-      const tail = blocked.size > 0 ? ` ${blocked.size} subtask(s) blocked by failures.` : '';
+      const tail =
+        (blocked.size > 0 ? ` ${blocked.size} subtask(s) blocked by failures.` : '') +
+        (qaFailed ? ` QA failed: see ${session.path}/TEST_RESULTS.md.` : '');
       io.stdout.write(
         `${exitCode === 0 ? 'Done.' : 'Finished with failures.'} ${summaryLine(progress)}.${tail}\n`,
       );

@@ -9,10 +9,13 @@ export interface FailureRecord {
   at: string;
 }
 
-/** The text of ERROR_REPORT.md: every failed item, its attempts, exit code and output tail. */
+/**
+ * The text of ERROR_REPORT.md: every failed item, its attempts, exit code and output tail. An
+ * entry given as text is a section kept from an earlier report.
+ */
 export function errorReport(
   session: string,
-  failures: readonly FailureRecord[],
+  failures: readonly (FailureRecord | string)[],
   blocked: ReadonlyMap<string, string[]>,
 ): string {
   const lines = [
@@ -24,6 +27,10 @@ export function errorReport(
     '',
   ];
   for (const failure of failures) {
+    if (typeof failure === 'string') {
+      lines.push(failure, '');
+      continue;
+    }
     lines.push(
       `## ${failure.id}: ${failure.title}`,
       '',
