@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SessionError } from '@savepoint/session';
 import { BacklogError, formatIssue } from '@savepoint/task-schema';
@@ -94,6 +94,17 @@ export function environmentProblem(error: unknown): string | undefined {
     const code = (at as { code?: unknown }).code;
     if (typeof code === 'string' && (PROBLEMS[code] || ERRNO[code])) return ERRNO[code] ?? code;
     at = (at as { cause?: unknown }).cause;
+  }
+  // Creating a folder on a read-only file system can fail as ENOENT: ask the nearest existing folder.
+  const path = (error as { path?: unknown } | undefined)?.path;
+  if (error instanceof SessionError && typeof path === 'string' && !existsSync(path)) {
+    let at = path;
+    while (!existsSync(at) && at !== dirname(at)) at = dirname(at);
+    try {
+      accessSync(at, constants.W_OK);
+    } catch (cause) {
+      return environmentProblem(cause);
+    }
   }
   return undefined;
 }

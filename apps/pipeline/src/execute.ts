@@ -52,18 +52,29 @@ export async function executeSession(
     completed: counts.Complete,
     groupOf: prefixGroups({ levels: 2 }),
   });
+  // The opening line comes before the first progress line; the summary is printed once, on stdout.
+  io.stderr.write(
+    `${state.isNew ? (state.isDelta ? 'New delta session' : 'New session') : 'Resuming session'} ${session.id}` +
+      (state.isDelta && session.parentSession ? ` (parent ${session.parentSession})` : '') +
+      (scope ? `, scope ${scope}` : '') +
+      '\n',
+  );
+  let stopped = false;
   const renderer = createRenderer({
-    stream: io.stderr,
+    stream: {
+      write: (chunk: string) => stopped || io.stderr.write(chunk),
+      isTTY: io.stderr.isTTY ?? false,
+      ...(io.stderr.columns === undefined ? {} : { columns: io.stderr.columns }),
+    },
     tracker,
     mode: options.progress,
     env: io.env,
   });
+  const stopRenderer = () => {
+    if (renderer.kind === 'plain') stopped = true;
+    renderer.stop();
+  };
   const say = (message: string) => renderer.log(message);
-  say(
-    `${state.isNew ? (state.isDelta ? 'New delta session' : 'New session') : 'Resuming session'} ${session.id}` +
-      (state.isDelta && session.parentSession ? ` (parent ${session.parentSession})` : '') +
-      (scope ? `, scope ${scope}` : ''),
-  );
   if (recovered.length > 0) {
     say(`Returned ${recovered.length} interrupted subtask(s) to Planned: ${recovered.join(', ')}`);
   }
@@ -73,7 +84,11 @@ export async function executeSession(
   let inFlight: Subtask | undefined;
   let interrupted = false;
 
-  const shutdown = createShutdown({ timeoutMs: WORKER_GRACE_MS + 27_000 });
+  const shutdown = createShutdown({
+    timeoutMs: WORKER_GRACE_MS + 27_000,
+    // Sentences only: the details objects the library passes along are for structured loggers.
+    logger: { warn: (message) => say(message), error: (message) => say(message) },
+  });
   const loop = runLoop();
   registerShutdownHooks(shutdown);
 
@@ -186,7 +201,7 @@ export async function executeSession(
     });
     controller.onShutdown(
       () => {
-        renderer.stop();
+        stopRenderer();
         const progress = tracker.getProgress();
         const hint = resumeCommand({ ...options, session: session.id }, io.env);
         const line = `Interrupted. ${summaryLine(progress)}. Resume with: ${hint}`;
@@ -211,7 +226,7 @@ export async function executeSession(
         }
       }
       manager.flushSync();
-      renderer.stop();
+      stopRenderer();
     });
   }
 
@@ -255,7 +270,7 @@ export async function executeSession(
       qa: qaRan ? (qaFailed ? 'failed' : 'passed') : 'skipped',
       exitCode,
     };
-    renderer.stop();
+    stopRenderer();
     await manager.close();
     if (options.json) {
       io.stdout.write(`${JSON.stringify(result)}\n`);
