@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HELP } from '../src/help.ts';
 import {
+  APP_DIR,
   makePrd,
   REPO_ROOT,
   readLines,
@@ -402,5 +403,31 @@ describe('the resume hint', () => {
     });
     expect(resumed.status, resumed.stderr).toBe(0);
     expect(readLines(w.log)).toEqual(['P1.M1.T1.S1', 'P1.M1.T1.S2', 'P1.M1.T1.S2', 'P1.M1.T1.S3']);
+  });
+});
+
+describe('the Quick start demo', () => {
+  it('runs the example worker once per subtask; it gets the item through the environment', async () => {
+    const w = workspace();
+    const examples = join(APP_DIR, 'examples');
+    const worker = `node '${join(examples, 'worker.mjs')}'`;
+    const result = await runCli(
+      ['run', join(examples, 'prd.md'), '--plan-dir', w.plan, '--exec', worker],
+      w.dir,
+      {
+        SAVEPOINT_DEMO_MS: '1',
+      },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const [session] = sessionDirs(w.plan);
+    const written = readdirSync(join(session!, 'work')).sort();
+    const all = subtasks(readTasks(session!));
+    expect(all).toHaveLength(15);
+    expect(written).toEqual(all.map((s) => `${s.id}.md`).sort());
+    for (const subtask of all) {
+      expect(readFileSync(join(session!, 'work', `${subtask.id}.md`), 'utf8')).toContain(
+        `# ${subtask.id}: ${subtask.title}`,
+      );
+    }
   });
 });
