@@ -63,7 +63,9 @@ afterAll(() => {
 /** esbuild comes with tsup, the build tool of every package. */
 function transform(code: string): string {
   const tsup = createRequire(join(REPO_ROOT, 'package.json')).resolve('tsup');
-  const esbuild = createRequire(tsup)('esbuild') as typeof import('esbuild');
+  const esbuild = createRequire(tsup)('esbuild') as {
+    transformSync(code: string, options: object): { code: string };
+  };
   return esbuild.transformSync(code, { loader: 'ts', format: 'esm', target: 'node20' }).code;
 }
 
