@@ -74,7 +74,8 @@ export async function executeSession(
     if (renderer.kind === 'plain') stopped = true;
     renderer.stop();
   };
-  const say = (message: string) => renderer.log(message);
+  const say = (message: string) =>
+    stopped ? io.stderr.write(`${message}\n`) : renderer.log(message);
   if (recovered.length > 0) {
     say(`Returned ${recovered.length} interrupted subtask(s) to Planned: ${recovered.join(', ')}`);
   }
@@ -207,7 +208,7 @@ export async function executeSession(
         const line = `Interrupted. ${summaryLine(progress)}. Resume with: ${hint}`;
         if (options.json) {
           io.stdout.write(
-            `${JSON.stringify({ ...resultObject(), interrupted: true, exitCode: controller.exitCode() })}\n`,
+            `${JSON.stringify({ ...resultObject(), interrupted: true, exitCode: controller.exitCode(), resume: hint })}\n`,
           );
         } else {
           io.stdout.write(`${line}\n`);
