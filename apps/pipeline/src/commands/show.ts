@@ -44,7 +44,9 @@ export const show: CliCommand = {
       return 0;
     }
     const state = ready
-      ? 'ready to run'
+      ? item.type === 'Subtask'
+        ? 'ready to run'
+        : 'has a subtask ready to run'
       : blockedBy.length > 0
         ? `blocked by the failure of ${blockedBy.join(', ')}`
         : index.isDone(id)
