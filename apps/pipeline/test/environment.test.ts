@@ -1,8 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  BIN,
   makePrd,
   readLines,
   readTasks,
@@ -124,5 +125,36 @@ describe('exit 4 when the environment fails', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(subtasks(readTasks(session!)).every((s) => s.status === 'Complete')).toBe(true);
     expect(readLines(w.log).filter((id) => id === 'P1.M1.T1.S1')).toHaveLength(1);
+  });
+
+  it('a plan folder the user may not write to: exit 4 naming the folder', async (context) => {
+    const w = workspace();
+    writeFileSync(w.prd, makePrd(1, 2));
+    const plan = join(w.dir, 'plan');
+    mkdirSync(plan);
+    // Root writes anywhere, so as root the CLI runs as nobody; anyone else loses write access.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot && !existsSync('/usr/sbin/runuser') && !existsSync('/sbin/runuser')) {
+      if (process.env.CI === 'true')
+        throw new Error('runuser is needed to test permissions as root');
+      console.warn('SKIPPED: running as root without runuser, cannot drop privileges');
+      return context.skip();
+    }
+    chmodSync(w.dir, 0o755);
+    chmodSync(w.prd, 0o644);
+    chmodSync(plan, asRoot ? 0o755 : 0o555);
+    const args = [BIN, 'run', w.prd, '--plan-dir', plan, '--simulate', '1'];
+    const result = asRoot
+      ? spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, ...args], {
+          cwd: w.dir,
+          encoding: 'utf8',
+        })
+      : spawnSync(process.execPath, args, { cwd: w.dir, encoding: 'utf8' });
+    chmodSync(plan, 0o755);
+    expect(result.status, result.stderr).toBe(4);
+    expect(result.stderr).toContain(`the plan folder ${plan}: permission was denied`);
+    expect(result.stderr).toMatch(ENVIRONMENT_FAILURE);
+    expectNoInternalNames(result.stderr);
+    expect(sessionDirs(plan)).toEqual([]);
   });
 });
