@@ -142,19 +142,24 @@ const RUNNERS = {
     return bench.run({ quick: options.quick, log: (message) => log(`pipeline: ${message}`) });
   },
   async packages() {
-    // The package benchmarks repeat the 10,000-subtask case of the backlog section with their
-    // own settings; a quick run leaves them out to stay within a minute.
-    if (options.quick) return { skipped: 'left out of quick runs', reports: [] };
+    // The package benchmarks that repeat the 10,000-subtask case of the backlog section with their
+    // own settings are left out of a quick run to stay within a minute; the short ones stay in.
     const reports = [];
-    for (const [label, path] of [
-      ['@savepoint/task-schema', 'packages/task-schema/bench/backlog.bench.mjs'],
-      ['@savepoint/session', 'packages/session/bench/session.bench.mjs'],
+    for (const [label, path, short] of [
+      ['@savepoint/atomic-store appends', 'packages/atomic-store/bench/appends.bench.mjs', true],
+      ['@savepoint/task-schema', 'packages/task-schema/bench/backlog.bench.mjs', false],
+      ['@savepoint/session', 'packages/session/bench/session.bench.mjs', false],
     ]) {
+      if (options.quick && !short) continue;
       log(`packages: ${path}`);
       const bench = await importRoot(path);
-      reports.push({ label, path, report: await withHeartbeat(label, () => bench.run({})) });
+      reports.push({
+        label,
+        path,
+        report: await withHeartbeat(label, () => bench.run({ quick: options.quick })),
+      });
     }
-    return { reports };
+    return { reports, quick: options.quick };
   },
 };
 
@@ -733,7 +738,8 @@ function renderPackages(packages) {
   }
   out.push(
     "Each package's own benchmark module, run through its exported `run()` in this process with its " +
-      `default settings (they measure 10,000-subtask backlogs). Section time: ${seconds(packages.durationS)}.`,
+      'default settings (the task-schema and session ones measure 10,000-subtask backlogs' +
+      `${packages.quick ? ' and are left out of quick runs' : ''}). Section time: ${seconds(packages.durationS)}.`,
     '',
   );
   for (const { label, path, report } of packages.reports) {

@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SessionError } from '@savepoint/session';
 import { BacklogError, formatIssue } from '@savepoint/task-schema';
+import { DecomposeError } from './decompose.ts';
 
 /** Exit codes of the `savepoint` CLI. */
 export const EXIT = {
@@ -54,6 +55,7 @@ export function describeError(
   planDir?: string,
 ): { message: string; exitCode: number } {
   if (error instanceof CliError) return { message: error.message, exitCode: error.exitCode };
+  if (error instanceof DecomposeError) return { message: error.message, exitCode: EXIT.INPUT };
   if (error instanceof SessionError && error.code === 'LOCKED') {
     return { message: error.message, exitCode: EXIT.LOCKED };
   }

@@ -115,7 +115,7 @@ async function run(command: RunCommand, io: Io): Promise<number> {
   await manager.initialize({
     backlog: ({ parent }) => {
       // A session for this PRD appeared since the check above (another process made it).
-      if (!planned) planned = decomposePrd(prdText);
+      if (!planned) planned = decomposePrd(prdText, { source: prdPath });
       if (!parent) return planned;
       const { backlog, carried } = carryOverComplete(planned, parent.backlog);
       if (carried.length > 0 && !command.json) {
@@ -191,7 +191,7 @@ export async function produceBacklog(
     const output = await captureCommand(command.decompose, { SAVEPOINT_PRD: prdPath });
     return parseBacklog(output, { source: `output of --decompose '${command.decompose}'` });
   }
-  return decomposePrd(prdText);
+  return decomposePrd(prdText, { source: prdPath });
 }
 
 function checkScope(backlog: Backlog, scope: string | undefined): void {

@@ -149,7 +149,9 @@ describe('savepoint run', () => {
     const run = startCli(['run', w.prd, '--plan-dir', w.plan, '--exec', worker], w.dir);
     await waitFor(() => readLines(w.log).length >= 1, 20_000, 'the first subtask to start');
     run.child.kill('SIGINT');
-    await new Promise((r) => setTimeout(r, 300));
+    // A person's second Ctrl-C: later than the 500 ms in which a signal counts as passed on by a
+    // parent process (pnpm, npm) rather than as a second one.
+    await new Promise((r) => setTimeout(r, 1000));
     const t0 = Date.now();
     run.child.kill('SIGINT');
     const result = await run.result;

@@ -18,6 +18,7 @@ import type { StandardSchemaV1 } from './standard-schema.ts';
  * | `INVALID_JSON` | a file is not valid JSON (see `line` and `column`) |
  * | `SCHEMA` | a value failed its schema (see `issues`) |
  * | `ABORTED` | the caller's `AbortSignal` fired before the work was done |
+ * | `CLOSED` | an `AppendFile` was used after `close()` |
  */
 export type StoreErrorCode =
   | 'NOT_FOUND'
@@ -31,7 +32,8 @@ export type StoreErrorCode =
   | 'LOCK_LOST'
   | 'INVALID_JSON'
   | 'SCHEMA'
-  | 'ABORTED';
+  | 'ABORTED'
+  | 'CLOSED';
 
 /**
  * The step an operation was at when it failed.
@@ -41,6 +43,10 @@ export type StoreErrorCode =
  * `backup` (the `.bak` link of a JSON file), `rename`, `fsync-dir`. A write that has not started
  * yet fails at `queue`. Reads go `read`, `parse`, `validate`; `recover` is the move of a corrupt
  * file aside. Locks use `lock` and `unlock`; {@link sweepTempFiles} uses `sweep`.
+ *
+ * Appends (`AppendFile`) go `open` (and `fsync-dir` when the file was created), then per
+ * append `write`, `fsync`; `truncate` is cutting the file (an explicit truncate, or an earlier
+ * failed append's tail that could not be cut at the time); `close` ends the handle.
  */
 export type StoreStep =
   | 'queue'
@@ -60,7 +66,8 @@ export type StoreStep =
   | 'recover'
   | 'lock'
   | 'unlock'
-  | 'sweep';
+  | 'sweep'
+  | 'truncate';
 
 /** Extra fields a {@link StoreError} may carry, depending on its code. */
 export interface StoreErrorDetails {
@@ -223,4 +230,5 @@ const STEP_WORDS: Record<StoreStep, string> = {
   lock: 'Taking the lock',
   unlock: 'Releasing the lock',
   sweep: 'Sweeping temp files',
+  truncate: 'Truncating the file',
 };

@@ -1,3 +1,11 @@
+export {
+  type AppendFile,
+  type AppendFileOptions,
+  appendFileDurable,
+  appendFileDurableSync,
+  openAppendFile,
+  openAppendFileSync,
+} from './append.ts';
 export { syncDirectory, syncDirectorySync } from './directory.ts';
 export {
   StoreError,

@@ -126,3 +126,45 @@ export function failAt(step: FaultStep, errno: string, times = Number.POSITIVE_I
   }
   patchFs(overrides);
 }
+
+/** One system call from an `strace -f` log; `start` and `end` are line numbers. */
+export interface Call {
+  pid: string;
+  name: string;
+  text: string;
+  start: number;
+  end: number;
+  result: string;
+}
+
+/** Reads `strace -f` output into calls, joining `<unfinished ...>` / `resumed` pairs. */
+export function parseTrace(output: string): Call[] {
+  const calls: Call[] = [];
+  const open = new Map<string, Call>();
+  output.split('\n').forEach((line, index) => {
+    const resumed = /^(\d+)\s+<\.\.\. (\w+) resumed>(.*)$/.exec(line);
+    if (resumed) {
+      const call = open.get(`${resumed[1]}:${resumed[2]}`);
+      if (call === undefined) return;
+      open.delete(`${resumed[1]}:${resumed[2]}`);
+      call.text += resumed[3];
+      call.end = index;
+      call.result = /= (-?\d+)/.exec(resumed[3]!)?.[1] ?? '';
+      return;
+    }
+    const started = /^(\d+)\s+(\w+)\((.*)$/.exec(line);
+    if (!started) return;
+    const call: Call = {
+      pid: started[1]!,
+      name: started[2]!,
+      text: started[3]!,
+      start: index,
+      end: index,
+      result: '',
+    };
+    if (line.endsWith('<unfinished ...>')) open.set(`${call.pid}:${call.name}`, call);
+    else call.result = /\) += (-?\d+)/.exec(line)?.[1] ?? '';
+    calls.push(call);
+  });
+  return calls;
+}

@@ -3,7 +3,7 @@ import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
-import { freshDir } from './helpers.ts';
+import { freshDir, parseTrace } from './helpers.ts';
 
 const WRITER = fileURLToPath(new URL('./fixtures/strace-writer.mjs', import.meta.url));
 const hasStrace =
@@ -11,47 +11,6 @@ const hasStrace =
 const title = hasStrace
   ? 'fsyncs the temp file before the rename and the folder after it'
   : 'fsyncs the temp file before the rename and the folder after it (SKIPPED: needs Linux and strace, e.g. apt-get install strace)';
-
-interface Call {
-  pid: string;
-  name: string;
-  text: string;
-  start: number;
-  end: number;
-  result: string;
-}
-
-/** Reads `strace -f` output into calls, joining `<unfinished ...>` / `resumed` pairs. */
-function parseTrace(output: string): Call[] {
-  const calls: Call[] = [];
-  const open = new Map<string, Call>();
-  output.split('\n').forEach((line, index) => {
-    const resumed = /^(\d+)\s+<\.\.\. (\w+) resumed>(.*)$/.exec(line);
-    if (resumed) {
-      const call = open.get(`${resumed[1]}:${resumed[2]}`);
-      if (call === undefined) return;
-      open.delete(`${resumed[1]}:${resumed[2]}`);
-      call.text += resumed[3];
-      call.end = index;
-      call.result = /= (-?\d+)/.exec(resumed[3]!)?.[1] ?? '';
-      return;
-    }
-    const started = /^(\d+)\s+(\w+)\((.*)$/.exec(line);
-    if (!started) return;
-    const call: Call = {
-      pid: started[1]!,
-      name: started[2]!,
-      text: started[3]!,
-      start: index,
-      end: index,
-      result: '',
-    };
-    if (line.endsWith('<unfinished ...>')) open.set(`${call.pid}:${call.name}`, call);
-    else call.result = /\) += (-?\d+)/.exec(line)?.[1] ?? '';
-    calls.push(call);
-  });
-  return calls;
-}
 
 describe('syscall order (Linux, strace)', () => {
   it.skipIf(!hasStrace)(title, { timeout: 60_000 }, () => {

@@ -1,7 +1,12 @@
 export type { ShutdownErrorCode, ShutdownErrorOptions } from './errors.ts';
 export { isShutdownError, ShutdownError } from './errors.ts';
 export { exitCodeForSignal } from './exit-codes.ts';
-export { createShutdown, DEFAULT_SIGNALS, DEFAULT_TIMEOUT_MS } from './shutdown.ts';
+export {
+  createShutdown,
+  DEFAULT_FORWARDED_SIGNAL_WINDOW_MS,
+  DEFAULT_SIGNALS,
+  DEFAULT_TIMEOUT_MS,
+} from './shutdown.ts';
 export type {
   ForceCause,
   ForceHook,

@@ -403,7 +403,8 @@ describe('a second signal', () => {
     shutdown.onForce(() => events.push('force:2'));
 
     proc.emit('SIGINT', 'SIGINT');
-    await vi.advanceTimersByTimeAsync(100);
+    // Past the forwarded-signal window, so the next signal is a person's second one.
+    await vi.advanceTimersByTimeAsync(600);
     expect(events).toEqual(['quick', 'slow:start']);
     proc.emit('SIGTERM', 'SIGTERM');
     expect(events).toEqual(['quick', 'slow:start', 'force:1', 'force:2']);
@@ -425,13 +426,14 @@ describe('a second signal', () => {
     const { lines, logger } = memoryLogger();
     const shutdown = createShutdown({ process: proc, logger, forceExitOnSecondSignal: false });
     const forced: string[] = [];
-    shutdown.onShutdown(() => new Promise((resolve) => setTimeout(resolve, 500)));
+    shutdown.onShutdown(() => new Promise((resolve) => setTimeout(resolve, 1000)));
     shutdown.onForce(() => forced.push('force'));
     proc.emit('SIGHUP', 'SIGHUP');
+    await vi.advanceTimersByTimeAsync(600);
     proc.emit('SIGHUP', 'SIGHUP');
     expect(proc.exits).toEqual([]);
     expect(lines.some((l) => l.level === 'warn' && l.message.includes('SIGHUP again'))).toBe(true);
-    await vi.advanceTimersByTimeAsync(500);
+    await vi.advanceTimersByTimeAsync(400);
     await flush();
     expect(forced).toEqual([]);
     expect(proc.exits).toEqual([129]);
@@ -443,6 +445,125 @@ describe('a second signal', () => {
     void shutdown.trigger('limit reached');
     proc.emit('SIGTERM', 'SIGTERM');
     expect(proc.exits).toEqual([143]);
+  });
+});
+
+describe('signals passed on by a parent process', () => {
+  it('takes any signal within forwardedSignalWindowMs of the first as the same request', async () => {
+    const { lines, logger } = memoryLogger();
+    const shutdown = createShutdown({ process: proc, logger });
+    const forced: string[] = [];
+    shutdown.onShutdown(() => new Promise((resolve) => setTimeout(resolve, 2000)), {
+      name: 'save',
+    });
+    shutdown.onForce(() => forced.push('force'));
+
+    // The terminal's SIGINT, then what pnpm (SIGTERM), npm (SIGINT) and a closing terminal
+    // (SIGHUP) send on: all inside the default 500 ms.
+    proc.emit('SIGINT', 'SIGINT');
+    await vi.advanceTimersByTimeAsync(1);
+    proc.emit('SIGTERM', 'SIGTERM');
+    proc.emit('SIGINT', 'SIGINT');
+    await vi.advanceTimersByTimeAsync(400);
+    proc.emit('SIGHUP', 'SIGHUP');
+
+    expect(forced).toEqual([]);
+    expect(proc.exits).toEqual([]);
+    const same = lines.filter((l) => l.message.includes('same request'));
+    expect(same.map((l) => [l.level, l.details?.signal, l.details?.first])).toEqual([
+      ['info', 'SIGTERM', 'SIGINT'],
+      ['info', 'SIGINT', 'SIGINT'],
+      ['info', 'SIGHUP', 'SIGINT'],
+    ]);
+    expect(same[0]?.message).toBe(
+      'shutdown: received SIGTERM 1 ms after SIGINT; taken as the same request passed on by a parent process or the terminal, not as a second signal.',
+    );
+    await vi.advanceTimersByTimeAsync(2000);
+    const result = await shutdown.done;
+    await flush();
+    expect(result).toMatchObject({ forced: false, exitCode: 130 });
+    expect(result.hooks.map((h) => h.status)).toEqual(['ok']);
+    expect(proc.exits).toEqual([130]);
+  });
+
+  it('measures the window from the first signal, so a later signal still forces', async () => {
+    const shutdown = createShutdown({ ...quiet, process: proc });
+    const forced: string[] = [];
+    shutdown.onShutdown(() => new Promise(() => {}));
+    shutdown.onForce(() => forced.push('force'));
+    proc.emit('SIGINT', 'SIGINT');
+    await vi.advanceTimersByTimeAsync(400);
+    proc.emit('SIGTERM', 'SIGTERM');
+    await vi.advanceTimersByTimeAsync(150);
+    expect(forced).toEqual([]);
+    proc.emit('SIGINT', 'SIGINT');
+    expect(forced).toEqual(['force']);
+    expect(proc.exits).toEqual([130]);
+  });
+
+  it('takes its length from the option; 0 makes every further signal a second signal', async () => {
+    const wide = createShutdown({ ...quiet, process: proc, forwardedSignalWindowMs: 2000 });
+    const forced: string[] = [];
+    wide.onShutdown(() => new Promise(() => {}));
+    wide.onForce(() => forced.push('wide'));
+    proc.emit('SIGTERM', 'SIGTERM');
+    await vi.advanceTimersByTimeAsync(1500);
+    proc.emit('SIGTERM', 'SIGTERM');
+    expect(forced).toEqual([]);
+    await vi.advanceTimersByTimeAsync(600);
+    proc.emit('SIGTERM', 'SIGTERM');
+    expect(forced).toEqual(['wide']);
+    expect(proc.exits).toEqual([143]);
+
+    const other = new FakeProcess();
+    const none = createShutdown({ ...quiet, process: other, forwardedSignalWindowMs: 0 });
+    none.onShutdown(() => new Promise(() => {}));
+    none.onForce(() => forced.push('none'));
+    other.emit('SIGINT', 'SIGINT');
+    other.emit('SIGTERM', 'SIGTERM');
+    expect(forced).toEqual(['wide', 'none']);
+    expect(other.exits).toEqual([130]);
+  });
+});
+
+describe('the default logger', () => {
+  it('prints sentences, never objects, and the stack of an uncaught error', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const shutdown = createShutdown({ process: proc, handleErrors: true });
+      shutdown.onShutdown(
+        () => {
+          throw new Error('disk full');
+        },
+        { name: 'save backlog' },
+      );
+      shutdown.onShutdown(() => new Promise(() => {}), { name: 'stop the worker', timeoutMs: 50 });
+      shutdown.onShutdown(() => new Promise(() => {}), { name: 'print the summary' });
+      proc.emit('SIGINT', 'SIGINT');
+      await vi.advanceTimersByTimeAsync(700);
+      proc.emit('SIGTERM', 'SIGTERM');
+      const calls = [...warn.mock.calls, ...error.mock.calls];
+      expect(calls.every((args) => args.length === 1 && typeof args[0] === 'string')).toBe(true);
+      expect(error.mock.calls.map((args) => args[0])).toEqual([
+        'shutdown: hook "save backlog" failed: disk full.',
+        'shutdown: hook "stop the worker" did not finish within 50 ms.',
+      ]);
+      expect(warn.mock.calls.map((args) => args[0])).toEqual([
+        'shutdown: received SIGTERM again; forcing the exit with code 130 without waiting for the remaining shutdown hooks.',
+      ]);
+
+      const other = new FakeProcess();
+      createShutdown({ process: other, handleErrors: true });
+      other.emit('uncaughtException', new TypeError('x is not a function'));
+      const printed = String(error.mock.calls.at(-1)?.[0]);
+      expect(printed).toMatch(
+        /^shutdown: uncaught exception \(x is not a function\); running the shutdown hooks, then exiting with code 1\.\nTypeError: x is not a function\n {4}at /,
+      );
+    } finally {
+      warn.mockRestore();
+      error.mockRestore();
+    }
   });
 });
 
@@ -615,7 +736,7 @@ describe('two controllers on one process', () => {
     a.onForce(() => forced.push('a'));
     b.onForce(() => forced.push('b'));
     proc.emit('SIGINT', 'SIGINT');
-    await flush();
+    await vi.advanceTimersByTimeAsync(600);
     expect(forced).toEqual([]);
     proc.emit('SIGINT', 'SIGINT');
     expect(forced.sort()).toEqual(['a', 'b']);
@@ -631,7 +752,7 @@ describe('two controllers on one process', () => {
     b.onForce(() => forced.push('b'));
     proc.emit('SIGTERM', 'SIGTERM');
     await a.done;
-    await flush();
+    await vi.advanceTimersByTimeAsync(600);
     expect(proc.exits).toEqual([]);
     proc.emit('SIGINT', 'SIGINT');
     expect(forced).toEqual(['b']);
@@ -662,6 +783,7 @@ describe('misuse', () => {
     [{ signals: 'SIGINT' }, /array/],
     [{ timeoutMs: -1 }, /milliseconds/],
     [{ timeoutMs: Number.NaN }, /milliseconds/],
+    [{ forwardedSignalWindowMs: -1 }, /forwardedSignalWindowMs to be a number of milliseconds/],
     [{ exit: 'yes' }, /boolean/],
     [{ logger: 'console' }, /logger/],
     [{ process: {} }, /on, off and exit/],

@@ -29,6 +29,14 @@ export const DEFAULT_SIGNALS: readonly NodeJS.Signals[] = Object.freeze([
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
 /**
+ * How long after the first signal further signals count as the same request unless told
+ * otherwise: long enough for a parent process to pass the signal on (about a millisecond for
+ * `pnpm exec`, tens of milliseconds on a busy machine), short enough that a person's second
+ * Ctrl-C still forces the exit.
+ */
+export const DEFAULT_FORWARDED_SIGNAL_WINDOW_MS = 500;
+
+/**
  * Creates a shutdown controller and starts listening to the process: one listener per signal
  * (shared by every controller on the same process) and, with `handleErrors`, one for
  * `uncaughtException` and `unhandledRejection`. Importing the package does nothing; this does.
@@ -36,7 +44,9 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
  * On the first signal, `signal` aborts and the hooks run in registration order, each bounded by
  * its own timeout and all of them by `timeoutMs`. Then the process exits with 128 + the signal
  * number (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP), or 1 if a hook failed or timed out.
- * A second signal runs the force hooks and exits at once with the first signal's code.
+ * A second signal runs the force hooks and exits at once with the first signal's code. Signals
+ * within `forwardedSignalWindowMs` (500 ms) of the first are not a second signal: that is a
+ * parent process (`pnpm exec`, `npm exec`) or a closing terminal passing the same request on.
  *
  * @throws TypeError when an option has the wrong type or an unknown signal is named.
  *
@@ -65,6 +75,7 @@ interface Settings {
   readonly exit: boolean;
   readonly handleErrors: boolean;
   readonly forceExitOnSecondSignal: boolean;
+  readonly forwardedSignalWindowMs: number;
   readonly logger: ShutdownLogger;
   readonly process: ProcessLike;
 }
@@ -175,7 +186,7 @@ class Controller implements Shutdown {
     if (this.#phase === 'settled') {
       this.#log(
         'warn',
-        `shutdown: hook "${name}" registered after the shutdown finished; it will not run`,
+        `shutdown: hook "${name}" was registered after the shutdown finished; it will not run.`,
       );
       return () => {};
     }
@@ -213,7 +224,7 @@ class Controller implements Shutdown {
       );
     }
     if (this.#phase !== 'idle') {
-      this.#log('debug', 'shutdown: trigger() while already shutting down; ignored', {
+      this.#log('debug', 'shutdown: trigger() was called while already shutting down; ignored.', {
         reason: reasonText(reason),
       });
       return this.#done;
@@ -255,18 +266,35 @@ class Controller implements Shutdown {
     }
     // Another controller already started this one for the very same event.
     if (this.#startEvent !== 0 && this.#startEvent === this.#coordinator.currentEvent) return;
+    const reason = this.#reason;
+    if (reason?.kind === 'signal') {
+      const afterMs = Math.round(performance.now() - this.#startedAt);
+      if (afterMs < this.#settings.forwardedSignalWindowMs) {
+        this.#log(
+          'info',
+          `shutdown: received ${signal} ${afterMs} ms after ${reason.signal}; taken as the same request passed on by a parent process or the terminal, not as a second signal.`,
+          { signal, first: reason.signal, afterMs },
+        );
+        return;
+      }
+    }
     if (!this.#settings.forceExitOnSecondSignal) {
       if (this.#phase === 'running') {
-        this.#log('warn', `shutdown: received ${signal} again; still running hooks`, { signal });
+        this.#log(
+          'warn',
+          `shutdown: received ${signal} again; the shutdown hooks keep running (forceExitOnSecondSignal is off).`,
+          { signal },
+        );
       }
       return;
     }
     const code = this.#forceCode(signal);
     if (this.#phase === 'running') {
-      this.#log('warn', `shutdown: received ${signal} again; forcing exit`, {
-        signal,
-        exitCode: code,
-      });
+      this.#log(
+        'warn',
+        `shutdown: received ${signal} again; forcing the exit with code ${code} without waiting for the remaining shutdown hooks.`,
+        { signal, exitCode: code },
+      );
       this.#force('signal', code, true, signal);
     } else {
       this.#coordinator.secondSignal(code);
@@ -276,12 +304,20 @@ class Controller implements Shutdown {
   #onError(origin: 'uncaughtException' | 'unhandledRejection', error: unknown): void {
     const label = origin === 'uncaughtException' ? 'uncaught exception' : 'unhandled rejection';
     if (this.#phase === 'idle') {
-      this.#log('error', `shutdown: ${label}; shutting down`, { error });
+      this.#log(
+        'error',
+        `shutdown: ${label} (${errorText(error)}); running the shutdown hooks, then exiting with code 1.`,
+        { error, ...stackOf(error) },
+      );
       this.#begin({ kind: 'error', error, origin, code: 1 });
       return;
     }
     if (this.#startEvent !== 0 && this.#startEvent === this.#coordinator.currentEvent) return;
-    this.#log('error', `shutdown: ${label} during shutdown`, { error });
+    this.#log(
+      'error',
+      `shutdown: ${label} during the shutdown (${errorText(error)}); the exit code will be 1.`,
+      { error, ...stackOf(error) },
+    );
     if (this.#phase === 'running') this.#markFailed();
   }
 
@@ -291,9 +327,12 @@ class Controller implements Shutdown {
     this.#reason = reason;
     this.#startEvent = this.#coordinator.currentEvent;
     this.#startedAt = performance.now();
-    this.#log('info', `shutdown: ${reasonSummary(reason)}; running ${this.#hooks.size} hook(s)`, {
-      reason,
-    });
+    const count = this.#hooks.size;
+    this.#log(
+      'info',
+      `shutdown: ${reasonSummary(reason)}; running ${count} shutdown ${count === 1 ? 'hook' : 'hooks'}.`,
+      { reason },
+    );
     const { timeoutMs } = this.#settings;
     if (Number.isFinite(timeoutMs)) {
       this.#deadline = setTimeout(() => this.#onDeadline(), timeoutMs);
@@ -336,7 +375,7 @@ class Controller implements Shutdown {
         );
         if (status === 'error' || status === 'timeout') this.#markFailed();
         if (status === 'ok')
-          this.#log('debug', `shutdown: hook "${name}" finished`, { hook: name, durationMs });
+          this.#log('debug', `shutdown: hook "${name}" finished.`, { hook: name, durationMs });
         resolve();
       };
       this.#current = {
@@ -353,7 +392,14 @@ class Controller implements Shutdown {
             `Shutdown hook "${name}" did not finish within ${entry.timeoutMs} ms`,
             { hook: name },
           );
-          this.#log('error', error.message, { hook: name, timeoutMs: entry.timeoutMs });
+          this.#log(
+            'error',
+            `shutdown: hook "${name}" did not finish within ${entry.timeoutMs} ms.`,
+            {
+              hook: name,
+              timeoutMs: entry.timeoutMs,
+            },
+          );
           controller.abort(error);
           finish('timeout', error);
         }, entry.timeoutMs);
@@ -364,10 +410,13 @@ class Controller implements Shutdown {
           hook: name,
           cause,
         });
-        this.#log('error', error.message, { hook: name, error: cause });
+        this.#log('error', `shutdown: hook "${name}" failed: ${errorText(cause)}.`, {
+          hook: name,
+          error: cause,
+        });
         finish('error', error);
       };
-      this.#log('debug', `shutdown: running hook "${name}"`, { hook: name });
+      this.#log('debug', `shutdown: running hook "${name}".`, { hook: name });
       try {
         const value = entry.hook({ signal: controller.signal, reason, name });
         Promise.resolve(value).then(() => finish('ok'), failed);
@@ -379,9 +428,13 @@ class Controller implements Shutdown {
 
   #onDeadline(): void {
     this.#deadline = undefined;
-    this.#log('error', `shutdown: hooks did not finish within ${this.#settings.timeoutMs} ms`, {
-      timeoutMs: this.#settings.timeoutMs,
-    });
+    this.#log(
+      'error',
+      `shutdown: the hooks did not finish within ${this.#settings.timeoutMs} ms.`,
+      {
+        timeoutMs: this.#settings.timeoutMs,
+      },
+    );
     this.#markFailed();
     this.#force('deadline', 1, false);
   }
@@ -427,10 +480,10 @@ class Controller implements Shutdown {
         if (isThenable(value)) {
           // A forced exit cannot wait; keep a late rejection from becoming an unhandled one.
           Promise.resolve(value).catch(() => {});
-          this.#log('warn', 'shutdown: a force hook returned a promise; it is not awaited');
+          this.#log('warn', 'shutdown: a force hook returned a promise; it is not awaited.');
         }
       } catch (error) {
-        this.#log('error', 'shutdown: a force hook threw', { error });
+        this.#log('error', `shutdown: a force hook threw: ${errorText(error)}.`, { error });
       }
     }
   }
@@ -451,7 +504,7 @@ class Controller implements Shutdown {
       durationMs: performance.now() - this.#startedAt,
     };
     this.#result = result;
-    this.#log('info', `shutdown: finished with exit code ${result.exitCode}`, {
+    this.#log('info', `shutdown: finished with exit code ${result.exitCode}.`, {
       exitCode: result.exitCode,
       timedOut: result.timedOut,
       forced: result.forced,
@@ -512,6 +565,12 @@ function readOptions(options: ShutdownOptions): Settings {
       options.forceExitOnSecondSignal,
       true,
     ),
+    forwardedSignalWindowMs: readTimeout(
+      'createShutdown',
+      'options.forwardedSignalWindowMs',
+      options.forwardedSignalWindowMs,
+      DEFAULT_FORWARDED_SIGNAL_WINDOW_MS,
+    ),
     logger: readLogger(options.logger),
     process: readProcess(options.process),
   };
@@ -566,11 +625,15 @@ function readBoolean(field: string, value: unknown, fallback: boolean): boolean 
 
 function readLogger(value: ShutdownLogger | undefined): ShutdownLogger {
   if (value === undefined) {
+    // Messages are whole sentences; the details are for structured loggers, and printing them
+    // here would show a person raw objects. An uncaught error's stack is kept: without this
+    // package, Node would have printed it.
     return {
-      warn: (message, details) =>
-        console.warn(message, ...(details === undefined ? [] : [details])),
+      warn: (message) => console.warn(message),
       error: (message, details) =>
-        console.error(message, ...(details === undefined ? [] : [details])),
+        console.error(
+          typeof details?.stack === 'string' ? `${message}\n${details.stack}` : message,
+        ),
     };
   }
   if (typeof value !== 'object' || value === null) {
@@ -635,6 +698,21 @@ function reasonSummary(reason: ShutdownReason): string {
 function reasonText(reason: string | Error | undefined): string {
   if (reason instanceof Error) return reason.message;
   return reason ?? '';
+}
+
+/** What was thrown, in words: an error's message, a thrown string, or what kind of value it was. */
+function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message === '' ? error.name : error.message;
+  if (typeof error === 'string' && error !== '') return error;
+  if (error !== null && (typeof error === 'object' || typeof error === 'function')) {
+    return `it threw ${describe(error)}`;
+  }
+  return `it threw ${typeof error === 'string' ? 'an empty string' : String(error)}`;
+}
+
+/** The stack of an uncaught error, for the default logger. */
+function stackOf(error: unknown): { stack?: string } {
+  return error instanceof Error && typeof error.stack === 'string' ? { stack: error.stack } : {};
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

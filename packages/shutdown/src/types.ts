@@ -56,15 +56,30 @@ export interface ShutdownOptions {
    */
   handleErrors?: boolean;
   /**
-   * A second signal (any of `signals`) while hooks run: run the force hooks and exit at once
-   * with the first signal's code. With `false` the second signal is logged and ignored and only
+   * A second signal (any of `signals`) while hooks run, later than `forwardedSignalWindowMs`
+   * after the first: run the force hooks and exit at once with the first signal's code. With `false` the second signal is logged and ignored and only
    * `timeoutMs` bounds the run.
    * @default true
    */
   forceExitOnSecondSignal?: boolean;
   /**
-   * Where progress, hook failures and caught errors are reported.
-   * @default `warn` and `error` go to `console.warn` and `console.error`; `info` and `debug` are dropped
+   * Milliseconds after the signal that started the shutdown during which any further signal
+   * (the same one or another) counts as part of the same request, not as a second signal: it is
+   * logged at `info` level and changes nothing. Package managers and supervisors pass a signal on
+   * to their child right after the terminal delivered one (`pnpm exec` sends SIGTERM about a
+   * millisecond after the terminal's SIGINT, `npm exec` sends SIGINT again, a closing terminal
+   * sends SIGHUP), and a person's second Ctrl-C comes later than that. Node does not tell a
+   * process who sent a signal, so the rule is about time only. `0` turns it off: every further
+   * signal is a second signal.
+   * @default 500
+   */
+  forwardedSignalWindowMs?: number;
+  /**
+   * Where progress, hook failures and caught errors are reported. Each message is a complete
+   * sentence that names what it is about (hook, signal, error message); `details` repeats those
+   * facts as fields for structured logs.
+   * @default `warn` and `error` print the message alone to `console.warn` and `console.error`
+   * (plus the stack of an uncaught error, with `handleErrors`); `info` and `debug` are dropped
    */
   logger?: ShutdownLogger;
   /**

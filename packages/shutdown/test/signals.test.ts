@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildFresh, type FreshBuild } from './support/build.ts';
 import { type FixtureEvent, killFixtures, startFixture } from './support/fixture.ts';
@@ -137,7 +139,9 @@ describe.skipIf(process.platform === 'win32')('real signals', () => {
         controllers: [
           {
             hooks: [
-              { name: 'flush pending updates', ms: 10 },
+              // Longer than the 500 ms forwarded-signal window: by the time "save backlog"
+              // starts, a further signal is a person's second one.
+              { name: 'flush pending updates', ms: 600 },
               { name: 'save backlog', ms: 30_000, ignoreAbort: true },
               { name: 'log progress summary', ms: 10 },
             ],
@@ -163,6 +167,72 @@ describe.skipIf(process.platform === 'win32')('real signals', () => {
       expect(fixture.events.filter(of('force')).every((e) => e.cause === 'signal')).toBe(true);
     },
   );
+
+  it.each([
+    ['SIGINT', ['SIGTERM'], 130, 'as pnpm exec sends'],
+    ['SIGINT', ['SIGINT'], 130, 'as npm exec sends'],
+    ['SIGINT', ['SIGTERM', 'SIGHUP'], 130, 'pnpm exits, its terminal hangs up'],
+    ['SIGTERM', ['SIGTERM', 'SIGINT'], 143, 'two wrappers pass it on'],
+  ] as const)(
+    '%s followed at once by %j is one request: every hook runs, exit %i (%s)',
+    async (first, burst, code, _why) => {
+      const fixture = startFixture(build, 'scenario.mjs', {
+        controllers: [
+          {
+            // What is tested is the rule, not the default length (unit-tested): a wide window
+            // keeps a slow machine's scheduling out of it.
+            options: { forwardedSignalWindowMs: 5000 },
+            hooks: RECIPE,
+            forceHooks: ['sync flush'],
+          },
+        ],
+      });
+      await fixture.waitFor(of('ready'));
+      fixture.send(first);
+      // As a parent does: it passes the signal on once the first one is being handled.
+      await fixture.waitFor(of('aborted'));
+      for (const signal of burst) fixture.send(signal);
+      const exit = await fixture.exited;
+
+      expect(exit.code).toBe(code);
+      expect(hookEvents(fixture.events)).toEqual([
+        'hook-start:flush pending updates',
+        'hook-end:flush pending updates',
+        'hook-start:save backlog',
+        'hook-end:save backlog',
+        'hook-start:log progress summary',
+        'hook-end:log progress summary',
+      ]);
+      expect(fixture.events.find(of('done'))).toMatchObject({ exitCode: code, forced: false });
+      // Signals sent back to back may merge into one delivery; each one that arrives on its own
+      // is reported as part of the same request, never as a second signal.
+      const same = fixture.events.filter(
+        (e) => e.event === 'log' && String(e.message).includes('same request'),
+      );
+      expect(same.length).toBeLessThanOrEqual(burst.length);
+      expect(same.every((e) => e.level === 'info')).toBe(true);
+      expect(fixture.events.some((e) => e.event === 'log' && e.level === 'warn')).toBe(false);
+    },
+  );
+
+  it('with forwardedSignalWindowMs: 0, a signal right after the first forces the exit', async () => {
+    const fixture = startFixture(build, 'scenario.mjs', {
+      controllers: [
+        {
+          options: { forwardedSignalWindowMs: 0 },
+          hooks: [{ name: 'save backlog', ms: 30_000, ignoreAbort: true }],
+          forceHooks: ['sync flush'],
+        },
+      ],
+    });
+    await fixture.waitFor(of('ready'));
+    fixture.send('SIGINT');
+    await fixture.waitFor((e) => e.event === 'hook-start');
+    fixture.send('SIGTERM');
+    const exit = await fixture.exited;
+    expect(exit.code).toBe(130);
+    expect(hookEvents(fixture.events)).toEqual(['hook-start:save backlog', 'force:sync flush']);
+  });
 
   it('keeps the application’s own SIGINT listener working, called once per signal', async () => {
     const fixture = startFixture(build, 'scenario.mjs', {
@@ -205,6 +275,52 @@ describe.skipIf(process.platform === 'win32')('real signals', () => {
     expect(fixture.events.filter(of('done'))).toHaveLength(2);
     expect(exit.at - sentAt).toBeGreaterThanOrEqual(450);
   });
+});
+
+/** True when `command` can be run from PATH. */
+function onPath(command: string): boolean {
+  return spawnSync(command, ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+// The real package managers, started the way a terminal starts a command line (a process group
+// of its own) and interrupted the way a terminal does on Ctrl-C (SIGINT to the whole group).
+// pnpm then sends its child SIGTERM and exits at once; npm sends SIGINT on and waits.
+describe.skipIf(process.platform === 'win32')('under a package manager', () => {
+  const packageDir = fileURLToPath(new URL('..', import.meta.url));
+  it.each([
+    ['pnpm', ['pnpm', 'exec']],
+    ['npm', ['npm', 'exec', '--']],
+  ] as const)(
+    'one Ctrl-C under %s exec runs every hook and exits 130, not forced',
+    async (tool, via) => {
+      if (!onPath(tool)) {
+        console.warn(`skipped: ${tool} is not on PATH`);
+        return;
+      }
+      const fixture = startFixture(
+        build,
+        'scenario.mjs',
+        { reportExit: true, controllers: [{ hooks: RECIPE, forceHooks: ['sync flush'] }] },
+        { via, cwd: packageDir },
+      );
+      await fixture.waitFor(of('ready'), 60_000);
+      fixture.sendToGroup('SIGINT');
+      await fixture.exited;
+
+      expect(fixture.events.find(of('exit'))).toMatchObject({ code: 130 });
+      expect(fixture.events.find(of('done'))).toMatchObject({ exitCode: 130, forced: false });
+      expect(hookEvents(fixture.events)).toEqual([
+        'hook-start:flush pending updates',
+        'hook-end:flush pending updates',
+        'hook-start:save backlog',
+        'hook-end:save backlog',
+        'hook-start:log progress summary',
+        'hook-end:log progress summary',
+      ]);
+      expect(fixture.events.find(of('aborted'))).toMatchObject({ signal: 'SIGINT' });
+      expect(fixture.events.some((e) => e.event === 'log' && e.level === 'warn')).toBe(false);
+    },
+  );
 });
 
 describe('trigger() and errors', () => {

@@ -30,6 +30,9 @@ export interface AsyncFs {
   ): Promise<number>;
   fstat(fd: number): Promise<fs.Stats>;
   fsync(fd: number): Promise<void>;
+  /** Flushes the data (and the size, when it changed) but not other metadata such as mtime. */
+  fdatasync(fd: number): Promise<void>;
+  ftruncate(fd: number, length: number): Promise<void>;
   fchmod(fd: number, mode: number): Promise<void>;
   fchown(fd: number, uid: number, gid: number): Promise<void>;
   close(fd: number): Promise<void>;
@@ -65,6 +68,8 @@ export const nodeFs: FsSeam = {
     call<number>((cb) => fs.read(fd, into, offset, length, position, cb)),
   fstat: (fd) => call<fs.Stats>((cb) => fs.fstat(fd, cb)),
   fsync: (fd) => callVoid((cb) => fs.fsync(fd, cb)),
+  fdatasync: (fd) => callVoid((cb) => fs.fdatasync(fd, cb)),
+  ftruncate: (fd, length) => callVoid((cb) => fs.ftruncate(fd, length, cb)),
   fchmod: (fd, mode) => callVoid((cb) => fs.fchmod(fd, mode, cb)),
   fchown: (fd, uid, gid) => callVoid((cb) => fs.fchown(fd, uid, gid, cb)),
   close: (fd) => callVoid((cb) => fs.close(fd, cb)),
@@ -85,6 +90,8 @@ export const nodeFs: FsSeam = {
   readSync: (fd, into, offset, length, position) => fs.readSync(fd, into, offset, length, position),
   fstatSync: (fd) => fs.fstatSync(fd),
   fsyncSync: (fd) => fs.fsyncSync(fd),
+  fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
+  ftruncateSync: (fd, length) => fs.ftruncateSync(fd, length),
   fchmodSync: (fd, mode) => fs.fchmodSync(fd, mode),
   fchownSync: (fd, uid, gid) => fs.fchownSync(fd, uid, gid),
   closeSync: (fd) => fs.closeSync(fd),

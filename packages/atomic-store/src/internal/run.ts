@@ -101,6 +101,8 @@ const SYNC_NAMES = Object.fromEntries(
       'read',
       'fstat',
       'fsync',
+      'fdatasync',
+      'ftruncate',
       'fchmod',
       'fchown',
       'close',

@@ -25,19 +25,56 @@ export interface Fixture {
   waitFor(test: (event: FixtureEvent) => boolean, timeoutMs?: number): Promise<FixtureEvent>;
   /** Sends a real signal; returns `performance.now()` at the moment of sending. */
   send(signal: NodeJS.Signals): number;
+  /** Sends a real signal to the whole process group, as a terminal does on Ctrl-C. */
+  sendToGroup(signal: NodeJS.Signals): number;
   readonly exited: Promise<FixtureExit>;
 }
 
 const running = new Set<ChildProcess>();
+/** Fixtures that lead a process group of their own. */
+const leaders = new WeakSet<ChildProcess>();
+
+/** How to start a fixture. */
+export interface FixtureOptions {
+  /**
+   * A command to run the fixture under, such as `['pnpm', 'exec']`: the fixture is then started
+   * as `<via...> <node> <script>` in a process group of its own (led by the first process), as a
+   * terminal starts a command line, and `sendToGroup` plays the terminal's Ctrl-C.
+   */
+  via?: readonly string[];
+  cwd?: string;
+}
 
 /** Starts `test/fixtures/<script>` with plain Node against a fresh build of the package. */
-export function startFixture(build: FreshBuild, script: string, scenario?: unknown): Fixture {
+export function startFixture(
+  build: FreshBuild,
+  script: string,
+  scenario?: unknown,
+  options: FixtureOptions = {},
+): Fixture {
   const path = fileURLToPath(new URL(`../fixtures/${script}`, import.meta.url));
-  const child = spawn(process.execPath, [path, JSON.stringify(scenario ?? {})], {
-    env: { ...process.env, SHUTDOWN_MODULE: build.esm, SHUTDOWN_MODULE_CJS: build.cjs },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const env = {
+    ...process.env,
+    SHUTDOWN_MODULE: build.esm,
+    SHUTDOWN_MODULE_CJS: build.cjs,
+    SHUTDOWN_SCENARIO: JSON.stringify(scenario ?? {}),
+  };
+  const via = options.via ?? [];
+  const child =
+    via.length === 0
+      ? spawn(process.execPath, [path], {
+          env,
+          cwd: options.cwd,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+      : spawn(via[0]!, [...via.slice(1), process.execPath, path], {
+          env,
+          cwd: options.cwd,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
+        });
   running.add(child);
+  if (via.length > 0) leaders.add(child);
   const events: FixtureEvent[] = [];
   const waiters = new Set<() => void>();
   let stdout = '';
@@ -50,7 +87,8 @@ export function startFixture(build: FreshBuild, script: string, scenario?: unkno
     while (newline !== -1) {
       const line = stdout.slice(0, newline);
       stdout = stdout.slice(newline + 1);
-      if (line.trim() !== '') events.push(JSON.parse(line) as FixtureEvent);
+      // A package manager in between may print lines of its own.
+      if (line.trim().startsWith('{')) events.push(JSON.parse(line) as FixtureEvent);
       newline = stdout.indexOf('\n');
     }
     for (const wake of [...waiters]) wake();
@@ -77,6 +115,11 @@ export function startFixture(build: FreshBuild, script: string, scenario?: unkno
     send(signal) {
       const at = performance.now();
       child.kill(signal);
+      return at;
+    },
+    sendToGroup(signal) {
+      const at = performance.now();
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
       return at;
     },
     waitFor(test, timeoutMs = 15_000) {
@@ -112,8 +155,15 @@ export function startFixture(build: FreshBuild, script: string, scenario?: unkno
   };
 }
 
-/** Kills any fixture a failed test left running. */
+/** Kills any fixture a failed test left running (with its process group, if it leads one). */
 export function killFixtures(): void {
-  for (const child of running) child.kill('SIGKILL');
+  for (const child of running) {
+    try {
+      if (leaders.has(child) && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // The group is gone already.
+    }
+    child.kill('SIGKILL');
+  }
   running.clear();
 }
