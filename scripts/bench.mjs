@@ -15,13 +15,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // Run order. The package benchmarks run early, before the 100,000-subtask backlogs have grown
 // this process's heap; the Markdown keeps its own order.
-const SECTIONS = ['writes', 'packages', 'backlog', 'shutdown', 'cli', 'pipeline'];
+const SECTIONS = ['writes', 'packages', 'backlog', 'shutdown', 'cli', 'pipeline', 'runner'];
 const DISTS = [
   'packages/task-schema',
   'packages/atomic-store',
   'packages/session',
   'packages/shutdown',
   'packages/progress',
+  'packages/runner',
   'apps/pipeline',
 ];
 // The libraries the atomic-store benchmark compares with, and what each does for durability.
@@ -140,6 +141,12 @@ const RUNNERS = {
   async pipeline() {
     const bench = await importRoot('bench/pipeline-run.bench.mjs');
     return bench.run({ quick: options.quick, log: (message) => log(`pipeline: ${message}`) });
+  },
+  async runner() {
+    const bench = await importRoot('bench/runner.bench.mjs');
+    return withHeartbeat('runner', () =>
+      bench.run({ quick: options.quick, log: (message) => log(`runner: ${message}`) }),
+    );
   },
   async packages() {
     // The package benchmarks that repeat the 10,000-subtask case of the backlog section with their
@@ -327,6 +334,27 @@ function evaluateGoals(all) {
       );
     }
   }
+  const runner = all.runner;
+  if (runner) {
+    goals.push(
+      goal(
+        'issue 13',
+        `runner with --exec true ÷ bare loop of /bin/sh -c true, ${count(runner.overhead.subtasks)} subtasks`,
+        runner.overhead.ratio,
+        1.3,
+      ),
+    );
+    for (const row of runner.concurrency.filter((r) => r.level > 1)) {
+      goals.push(
+        goal(
+          'issue 13',
+          `speed-up at concurrency ${row.level}, 200 ms worker (ideal ${fixed(row.ideal, 2)}x)`,
+          row.speedUp,
+          null,
+        ),
+      );
+    }
+  }
   return goals;
 }
 
@@ -418,6 +446,7 @@ function renderMarkdown({ results, goals, machine, durationS }) {
   if (results.shutdown) out.push(...renderShutdown(results.shutdown));
   if (results.cli) out.push(...renderCli(results.cli));
   if (results.pipeline) out.push(...renderPipeline(results.pipeline));
+  if (results.runner) out.push(...renderRunner(results.runner));
   if (results.packages) out.push(...renderPackages(results.packages));
   out.push(...renderMethod());
   return `${out
@@ -728,6 +757,43 @@ function renderPipeline(pipeline) {
     '',
   );
   return out;
+}
+
+function renderRunner(runner) {
+  const { overhead } = runner;
+  return [
+    '## Runner: overhead per subtask and concurrency',
+    '',
+    "`bench/runner.bench.mjs`, in one process. Overhead: `createRunner` with `commandWorker('true')` " +
+      `at concurrency 1 over ${count(overhead.subtasks)} independent subtasks of a fresh session (claim, ` +
+      'item file, attempt log, process-group record, durable outcome in tasks.json) against a bare loop ' +
+      `that spawns \`/bin/sh -c true\` as many times; ${overhead.rounds} rounds, interleaved. Speed-up: ` +
+      `${runner.sleepers} independent subtasks whose worker is \`sleep 0.2\`. Section time: ${seconds(runner.durationS)}.`,
+    '',
+    table(
+      ['', 'whole run ms', 'ms per subtask'],
+      [
+        ['runner, `--exec true`', figure(overhead.runner), fixed(overhead.perSubtaskMs.runner, 2)],
+        [
+          'bare `/bin/sh -c true` loop',
+          figure(overhead.bare),
+          fixed(overhead.perSubtaskMs.bare, 2),
+        ],
+        ['runner ÷ bare', `${fixed(overhead.ratio, 2)}x`, ''],
+      ],
+    ),
+    '',
+    table(
+      ['concurrency', 'whole run ms', 'speed-up', 'ideal'],
+      runner.concurrency.map((row) => [
+        row.level,
+        figure(row.wall),
+        `${fixed(row.speedUp, 2)}x`,
+        `${fixed(row.ideal, 2)}x`,
+      ]),
+    ),
+    '',
+  ];
 }
 
 function renderPackages(packages) {

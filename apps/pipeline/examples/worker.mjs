@@ -15,7 +15,7 @@ if (!id || !session) {
   );
   process.exit(2);
 }
-// Newer savepoint versions also hand over the whole item (context, dependencies) as a JSON file.
+// savepoint also hands over the whole item (ancestors, context, dependencies) as a JSON file.
 const item = process.env.SAVEPOINT_ITEM_FILE
   ? JSON.parse(readFileSync(process.env.SAVEPOINT_ITEM_FILE, 'utf8'))
   : undefined;

@@ -8,13 +8,17 @@ export type ProgressMode = 'auto' | 'always' | 'never';
 /** Options shared by `run` and `resume`: how the work is done. */
 export interface ExecutionOptions {
   planDir: string;
+  /** Options left undefined were not given: the session's run.json (or the default) decides. */
   exec: string | undefined;
-  simulateMs: number;
-  retries: number;
+  simulateMs: number | undefined;
+  retries: number | undefined;
+  concurrency: number | undefined;
   scope: string | undefined;
   qa: string | undefined;
   progress: ProgressMode;
   json: boolean;
+  /** `stream`: print every worker line prefixed with its item id; `quiet`: bar and failures. */
+  output: 'stream' | 'quiet';
   /** When pending status changes are written: after each subtask, or after every change. */
   flush: 'subtask' | 'change';
 }
@@ -30,6 +34,8 @@ const executionOptions = {
   'plan-dir': { type: 'string' },
   exec: { type: 'string' },
   simulate: { type: 'string' },
+  concurrency: { type: 'string' },
+  output: { type: 'string' },
   retries: { type: 'string' },
   scope: { type: 'string' },
   qa: { type: 'string' },
@@ -117,12 +123,20 @@ function execution(values: Record<string, string | boolean | undefined>): Execut
   if (flush !== 'subtask' && flush !== 'change') {
     throw new UsageError(`--flush must be subtask or change, not '${flush}'`);
   }
+  const output = (values.output as string | undefined) ?? 'quiet';
+  if (output !== 'quiet' && output !== 'stream') {
+    throw new UsageError(`--output must be quiet or stream, not '${output}'`);
+  }
+  const concurrency = optionalInteger(values.concurrency as string | undefined, '--concurrency');
+  if (concurrency === 0) throw new UsageError('--concurrency must be 1 or more');
   return {
     flush,
+    output,
+    concurrency,
     planDir: (values['plan-dir'] as string | undefined) ?? 'plan',
     exec: exec === undefined ? undefined : nonEmpty(exec, '--exec'),
-    simulateMs: integer(simulate, '--simulate', 150),
-    retries: integer(values.retries as string | undefined, '--retries', 2),
+    simulateMs: optionalInteger(simulate, '--simulate'),
+    retries: optionalInteger(values.retries as string | undefined, '--retries'),
     scope: values.scope as string | undefined,
     qa: values.qa === undefined ? undefined : nonEmpty(values.qa as string, '--qa'),
     progress,
@@ -130,7 +144,9 @@ function execution(values: Record<string, string | boolean | undefined>): Execut
   };
 }
 
-const integer = wholeNumber;
+function optionalInteger(value: string | undefined, flag: string): number | undefined {
+  return value === undefined ? undefined : wholeNumber(value, flag, 0);
+}
 
 function nonEmpty(value: string, flag: string): string {
   if (value.trim() === '') throw new UsageError(`${flag} needs a command`);

@@ -1,5 +1,6 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { RunnerError } from '@savepoint/runner';
 import { SessionError } from '@savepoint/session';
 import { BacklogError, formatIssue } from '@savepoint/task-schema';
 import { DecomposeError } from './decompose.ts';
@@ -76,6 +77,12 @@ export function describeError(
         : [];
     const head = error.source ? `${error.source}: invalid backlog (${error.code})` : error.message;
     return { message: [head, ...lines, ...more].join('\n'), exitCode: EXIT.INPUT };
+  }
+  if (error instanceof RunnerError) {
+    return {
+      message: error.message,
+      exitCode: error.code === 'INVALID_CONFIG' ? EXIT.INPUT : EXIT.FAILED,
+    };
   }
   if (error instanceof SessionError) {
     if (error.code === 'INVALID_BACKLOG') {

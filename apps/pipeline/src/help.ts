@@ -1,9 +1,16 @@
 const EXEC_OPTIONS = `  --plan-dir DIR     where sessions live (default ./plan)
   --exec CMD         run CMD through the shell once per subtask; exit 0 means Complete. It gets
-                     SAVEPOINT_ITEM_ID, SAVEPOINT_ITEM_TITLE, SAVEPOINT_SESSION_DIR, SAVEPOINT_ATTEMPT
-  --simulate MS      without --exec, pretend each subtask takes MS milliseconds (default 150)
+                     SAVEPOINT_ITEM_ID, SAVEPOINT_ITEM_TITLE, SAVEPOINT_ATTEMPT, SAVEPOINT_SESSION_DIR
+                     and SAVEPOINT_ITEM_FILE (JSON: item, ancestors, context_scope, dependencies)
+  --simulate MS      pretend each subtask takes MS milliseconds instead of running a command
+                     (a session needs one of the two, or an --exec stored by an earlier run)
+  --concurrency N    run up to N subtasks at once (default 1)
   --retries N        extra attempts for a failing subtask (default 2)
   --scope ID         only run subtasks under this id (P1, P1.M2, P1.M2.T3 or P1.M2.T3.S4)
+                     --exec, --concurrency, --retries and --scope are kept in the session's run.json:
+                     resume reuses them, and one given again replaces the stored one
+  --output MODE      quiet (default: progress and failures) or stream (every worker line, prefixed
+                     with its item id); each attempt's output is kept in <session>/logs/
   --qa CMD           run CMD once when every subtask is Complete; failure output goes to TEST_RESULTS.md
   --progress MODE    auto (bar in a terminal, plain lines otherwise), always (bar) or never
   --json             print one JSON object on stdout at the end (progress goes to stderr)

@@ -1,12 +1,16 @@
 import { existsSync } from 'node:fs';
 import { delimiter, join, resolve, sep } from 'node:path';
 
-/** What the resume command needs to repeat from the run that was stopped. */
+/**
+ * What the resume command must repeat from the run that was stopped. The worker command, scope,
+ * concurrency and retries are in the session's run.json already; simulated work and the QA step
+ * are not.
+ */
 export interface HintOptions {
   planDir: string;
   session: string;
-  exec?: string | undefined;
-  scope?: string | undefined;
+  simulateMs?: number | undefined;
+  qa?: string | undefined;
 }
 
 /**
@@ -19,8 +23,8 @@ export function resumeCommand(options: HintOptions, env: NodeJS.ProcessEnv = pro
   if (resolve(options.planDir) !== resolve('plan'))
     words.push('--plan-dir', quote(options.planDir));
   words.push('--session', quote(options.session));
-  if (options.exec !== undefined) words.push('--exec', quote(options.exec));
-  if (options.scope !== undefined) words.push('--scope', quote(options.scope));
+  if (options.simulateMs !== undefined) words.push('--simulate', String(options.simulateMs));
+  if (options.qa !== undefined) words.push('--qa', quote(options.qa));
   return words.join(' ');
 }
 

@@ -7,6 +7,5 @@ export {
   decomposePrd,
   NON_WORK_SECTIONS,
 } from './decompose.ts';
-export { executeSession, type Io, type RunOutcome } from './execute.ts';
 export { CliError, EXIT, main } from './main.ts';
-export { runShellCommand, type ShellOptions, simulateWork, type WorkerResult } from './worker.ts';
+export { type Io, planRun, runSession } from './run.ts';

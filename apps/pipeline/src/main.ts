@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import type { RunConfig } from '@savepoint/runner';
 import {
   findLatestSession,
   findSessionByPRD,
@@ -23,8 +24,8 @@ import { carryOverComplete } from './carry-over.ts';
 import { COMMANDS, runCommand } from './commands/index.ts';
 import { decomposePrd } from './decompose.ts';
 import { CliError, describeError, EXIT } from './errors.ts';
-import { executeSession, type Io } from './execute.ts';
 import { helpText } from './help.ts';
+import { type Io, planRun, runSession } from './run.ts';
 
 export { CliError, EXIT } from './errors.ts';
 
@@ -101,10 +102,11 @@ async function run(command: RunCommand, io: Io): Promise<number> {
 
   // Everything that can fail on bad input happens before anything is written.
   const existing = await findSessionByPRD(planDir, prdText);
+  const config = needWorker(await planRun(existing?.path, command));
   let planned: Backlog | undefined;
   if (!existing) {
     planned = await produceBacklog(command, prdPath, prdText);
-    checkScope(planned, command.scope);
+    checkScope(planned, config.scope);
   } else if (command.backlogPath !== undefined || command.decompose !== undefined) {
     io.stderr.write(
       `Session ${existing.id} already exists for this PRD: resuming it; ${command.backlogPath !== undefined ? '--backlog' : '--decompose'} is only used for a new session\n`,
@@ -126,32 +128,39 @@ async function run(command: RunCommand, io: Io): Promise<number> {
       return backlog;
     },
   });
-  return execute(manager, command, io);
+  return execute(manager, config, command, io);
 }
 
 async function resume(command: ResumeCommand, io: Io): Promise<number> {
   const planDir = resolve(command.planDir);
   const target = await pickSession(planDir, command.session);
+  const config = needWorker(await planRun(target.path, command));
   const manager = new SessionManager({ planDir, prdPath: join(target.path, 'prd_snapshot.md') });
   await manager.loadSession(target.path);
-  return execute(manager, command, io);
+  return execute(manager, config, command, io);
 }
 
 async function execute(
   manager: SessionManager,
+  config: RunConfig,
   options: ExecutionOptions,
   io: Io,
 ): Promise<number> {
-  const state = manager.currentSession;
-  if (!state) throw new CliError('no session is open');
   try {
-    checkScope(state.taskRegistry, options.scope);
+    checkScope(manager.currentSession!.taskRegistry, config.scope);
   } catch (error) {
     await manager.close();
     throw error;
   }
-  const outcome = await executeSession(manager, state, options, io);
-  return outcome.exitCode;
+  return runSession(manager, config, options, io);
+}
+
+/** Simulated work happens only when asked for: no worker at all is a usage error. */
+function needWorker(config: RunConfig | undefined): RunConfig {
+  if (config) return config;
+  throw new CliError(
+    'no worker for this session: add --exec CMD to run CMD once per subtask (it is remembered for resume), or --simulate MS to pretend each subtask takes MS milliseconds',
+  );
 }
 
 async function validate(command: Extract<Command, { name: 'validate' }>, io: Io): Promise<number> {

@@ -304,7 +304,10 @@ describe('bad input', () => {
     writeFileSync(w.prd, makePrd(1, 1));
     const backlog = join(w.dir, 'tasks.json');
     writeFileSync(backlog, '{\n  "backlog": [\n    {,\n  ]\n}\n');
-    const result = await runCli(['run', w.prd, '--plan-dir', w.plan, '--backlog', backlog], w.dir);
+    const result = await runCli(
+      ['run', w.prd, '--plan-dir', w.plan, '--backlog', backlog, '--simulate', '1'],
+      w.dir,
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(backlog);
     expect(result.stderr).toMatch(/line 3/);
@@ -356,7 +359,10 @@ describe('bad input', () => {
       ],
     };
     writeFileSync(backlog, JSON.stringify(tree, null, 2));
-    const result = await runCli(['run', w.prd, '--plan-dir', w.plan, '--backlog', backlog], w.dir);
+    const result = await runCli(
+      ['run', w.prd, '--plan-dir', w.plan, '--backlog', backlog, '--simulate', '1'],
+      w.dir,
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(backlog);
     expect(result.stderr).toContain('DEPENDENCY_CYCLE');
@@ -369,10 +375,23 @@ describe('bad input', () => {
     expect(report.issues.map((i: { code: string }) => i.code)).toContain('DEPENDENCY_CYCLE');
   });
 
+  it('a new session without --exec or --simulate: exit 2 saying what to add, nothing written', async () => {
+    const w = workspace();
+    writeFileSync(w.prd, makePrd(1, 2));
+    const result = await runCli(['run', w.prd, '--plan-dir', w.plan], w.dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/add --exec CMD/);
+    expect(result.stderr).toMatch(/--simulate MS/);
+    expect(existsSync(w.plan)).toBe(false);
+  });
+
   it('an unknown scope: exit 2 and no session created', async () => {
     const w = workspace();
     writeFileSync(w.prd, makePrd(1, 1));
-    const result = await runCli(['run', w.prd, '--plan-dir', w.plan, '--scope', 'P9.M1'], w.dir);
+    const result = await runCli(
+      ['run', w.prd, '--plan-dir', w.plan, '--scope', 'P9.M1', '--simulate', '1'],
+      w.dir,
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("unknown scope 'P9.M1'");
     expectNothingWritten(w.plan);
@@ -472,7 +491,16 @@ process.stdout.write(JSON.stringify(backlog));
     const w = workspace();
     writeFileSync(w.prd, makePrd(1, 1));
     const result = await runCli(
-      ['run', w.prd, '--plan-dir', w.plan, '--decompose', 'echo "model unavailable" >&2; exit 9'],
+      [
+        'run',
+        w.prd,
+        '--plan-dir',
+        w.plan,
+        '--simulate',
+        '1',
+        '--decompose',
+        'echo "model unavailable" >&2; exit 9',
+      ],
       w.dir,
     );
     expect(result.code).toBe(2);

@@ -15,7 +15,7 @@ export const BIN = join(APP_DIR, 'bin', 'savepoint.js');
 export function ensureBuilt(): void {
   const dirs = [
     APP_DIR,
-    ...['task-schema', 'atomic-store', 'session', 'shutdown', 'progress'].map((name) =>
+    ...['task-schema', 'atomic-store', 'session', 'shutdown', 'progress', 'runner'].map((name) =>
       join(REPO_ROOT, 'packages', name),
     ),
   ];
@@ -166,4 +166,85 @@ export function makePrd(phases: number, perTask: number, extra = ''): string {
     lines.push('');
   }
   return `${lines.join('\n')}${extra}`;
+}
+
+/**
+ * A tasks.json with one phase, milestone and task holding `deps.length` subtasks: subtask `i`
+ * (id `P1.M1.T1.S<i+1>`) depends on the subtasks whose indexes `deps[i]` lists.
+ */
+export function makeBacklog(deps: number[][], title = (i: number) => `subtask ${i + 1}`): string {
+  const id = (i: number) => `P1.M1.T1.S${i + 1}`;
+  const container = (type: string, itemId: string) => ({
+    type,
+    id: itemId,
+    title: `${type} one`,
+    status: 'Planned',
+    description: `the only ${type.toLowerCase()}`,
+  });
+  const subtaskList = deps.map((list, i) => ({
+    type: 'Subtask',
+    id: id(i),
+    title: title(i),
+    status: 'Planned',
+    story_points: 1,
+    dependencies: list.map(id),
+    context_scope: `scope of ${id(i)}`,
+  }));
+  const task = { ...container('Task', 'P1.M1.T1'), subtasks: subtaskList };
+  const milestone = { ...container('Milestone', 'P1.M1'), tasks: [task] };
+  const phase = { ...container('Phase', 'P1'), milestones: [milestone] };
+  return `${JSON.stringify({ backlog: [phase] }, null, 2)}\n`;
+}
+
+/** A marker for the environment of a CLI run, found again in every process it started. */
+export function newMarker(): { env: Record<string, string>; text: string } {
+  const value = `m${process.pid}x${Math.random().toString(36).slice(2)}`;
+  return { env: { SAVEPOINT_TEST_MARKER: value }, text: `SAVEPOINT_TEST_MARKER=${value}` };
+}
+
+/** Live (not zombie) processes whose environment holds the marker. */
+export function processesWithMarker(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const env = readFileSync(`/proc/${entry}/environ`).toString('latin1').split('\0');
+      if (!env.includes(marker)) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      found.push(Number(entry));
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return found;
+}
+
+/**
+ * Fails unless every process carrying the marker is gone. Processes ended by SIGKILL just before
+ * the CLI exited may take a moment to disappear, so this waits up to a second for that; a
+ * process nobody ended is still there after it.
+ */
+export async function expectNoneLeft(marker: string): Promise<void> {
+  const deadline = Date.now() + 1000;
+  let left = processesWithMarker(marker);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 25));
+    left = processesWithMarker(marker);
+  }
+  if (left.length > 0) {
+    const names = left.map((pid) => {
+      try {
+        return `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')}`;
+      } catch {
+        return String(pid);
+      }
+    });
+    for (const pid of left) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+    throw new Error(`processes outlived the CLI:\n${names.join('\n')}`);
+  }
 }

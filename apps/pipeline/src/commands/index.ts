@@ -1,5 +1,5 @@
-import type { Io } from '../execute.ts';
 import { parseOptions } from '../options.ts';
+import type { Io } from '../run.ts';
 import { next } from './next.ts';
 import { plan } from './plan.ts';
 import { setStatus } from './set-status.ts';

@@ -1,6 +1,7 @@
+import { blockedSubtasks } from '@savepoint/runner';
 import { CliError } from '../errors.ts';
 import { UsageError } from '../options.ts';
-import { blockedSubtasks, type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
+import { type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
 
 /** `savepoint next`: the subtasks that are ready now, in the order a run takes them. */
 export const next: CliCommand = {

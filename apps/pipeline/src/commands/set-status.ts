@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
+import { syncErrorReport } from '@savepoint/runner';
 import { SessionManager } from '@savepoint/session';
 import type { Status } from '@savepoint/task-schema';
-import { syncErrorReport } from '../error-report.ts';
 import { CliError } from '../errors.ts';
 import { pickSession } from '../main.ts';
 import { UsageError } from '../options.ts';

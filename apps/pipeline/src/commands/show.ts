@@ -1,7 +1,8 @@
+import { blockedSubtasks } from '@savepoint/runner';
 import type { BacklogItem } from '@savepoint/task-schema';
 import { CliError } from '../errors.ts';
 import { single } from '../options.ts';
-import { blockedSubtasks, type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
+import { type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
 
 /** `savepoint show <id>`: one item with its ancestors, dependencies and context. */
 export const show: CliCommand = {

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { blockedSubtasks } from '@savepoint/runner';
 import { listSessions, readSession, SessionError } from '@savepoint/session';
 import { createBacklogIndex, type Status } from '@savepoint/task-schema';
 import { describeError } from '../errors.ts';
-import { round1, sumCounts } from '../execute.ts';
 import { UsageError } from '../options.ts';
+import { countsReport } from '../run.ts';
 import { renderTree } from '../tree.ts';
-import { blockedSubtasks, type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
+import { type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
 
 const LISTED = 20;
 
@@ -18,7 +19,6 @@ export const status: CliCommand = {
       throw new UsageError(`status takes no arguments, got: ${positionals.join(' ')}`);
     const { snapshot, index } = await readChosen(values);
     const counts = index.countByStatus();
-    const total = sumCounts(counts) - counts.Obsolete;
     const failed = index.subtasks().filter((s) => s.status === 'Failed');
     const blocked = blockedSubtasks(index);
     const { metadata } = snapshot;
@@ -26,13 +26,8 @@ export const status: CliCommand = {
       session: metadata.id,
       sessionDir: metadata.path,
       scope: null,
-      total,
-      completed: counts.Complete,
-      failed: counts.Failed,
-      remaining: total - counts.Complete - counts.Failed,
-      percentage: total === 0 ? 100 : round1((counts.Complete / total) * 100),
+      ...countsReport(counts),
       currentItemId: snapshot.currentItemId,
-      byStatus: counts,
       failedItems: failed.map(({ id, title }) => ({ id, title })),
       recovered: [],
       inFlight: snapshot.inFlight,
@@ -83,16 +78,16 @@ export const sessions: CliCommand = {
       };
       try {
         const snapshot = await readSession(summary.path);
-        const counts = createBacklogIndex(snapshot.backlog).countByStatus();
-        const total = sumCounts(counts) - counts.Obsolete;
-        const percentage = total === 0 ? 100 : round1((counts.Complete / total) * 100);
+        const { total, completed, failed, percentage } = countsReport(
+          createBacklogIndex(snapshot.backlog).countByStatus(),
+        );
         rows.push({
           ...row,
           parent: snapshot.metadata.parentSession,
           damaged: null,
           total,
-          completed: counts.Complete,
-          failed: counts.Failed,
+          completed,
+          failed,
           percentage,
         });
       } catch (error) {

@@ -1,0 +1,307 @@
+import { createRenderer, ProgressTracker, prefixGroups, summaryLine } from '@savepoint/progress';
+import {
+  commandWorker,
+  createRunner,
+  type RunConfig,
+  type RunnerEvent,
+  type RunSummary,
+  readRunConfig,
+  runCommand,
+  simulatedWorker,
+  testResults,
+  writeRunConfig,
+} from '@savepoint/runner';
+import type { SessionManager } from '@savepoint/session';
+import { createShutdown } from '@savepoint/shutdown';
+import type { Status } from '@savepoint/task-schema';
+import type { ExecutionOptions } from './args.ts';
+import { resumeCommand } from './hint.ts';
+
+/** Where the CLI writes: progress and messages go to `stderr`, results to `stdout`. */
+export interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  env: NodeJS.ProcessEnv;
+}
+
+/** How long a worker's process group gets between SIGTERM and SIGKILL. */
+const GRACE_MS = 2000;
+
+/**
+ * The run configuration for this invocation: the session's run.json with the options given now
+ * laid over it. `undefined` when there is no worker (neither `--exec`, `--simulate` nor a stored
+ * command): the caller reports that as a usage error before anything is written.
+ */
+export async function planRun(
+  sessionDir: string | undefined,
+  options: ExecutionOptions,
+): Promise<RunConfig | undefined> {
+  const stored = sessionDir === undefined ? {} : await readRunConfig(sessionDir);
+  const given: RunConfig = {
+    exec: options.exec,
+    retries: options.retries,
+    concurrency: options.concurrency,
+    scope: options.scope,
+  };
+  const merged = { ...stored };
+  for (const [key, value] of Object.entries(given)) {
+    if (value !== undefined) Object.assign(merged, { [key]: value });
+  }
+  if (merged.exec === undefined && options.simulateMs === undefined) return undefined;
+  return merged;
+}
+
+/**
+ * Runs the open session with `config` until nothing is ready, then QA, reports and the summary.
+ * On SIGINT/SIGTERM/SIGHUP the workers are stopped and their subtasks returned to Planned, then
+ * updates are flushed, the backlog saved and the summary printed, and the process exits
+ * 130/143/129 from the shutdown hooks. Returns the exit code when the run ends by itself.
+ */
+export async function runSession(
+  manager: SessionManager,
+  config: RunConfig,
+  options: ExecutionOptions,
+  io: Io,
+): Promise<number> {
+  const state = manager.currentSession!;
+  const session = state.metadata;
+  const index = manager.index;
+  const scope = config.scope;
+  await writeRunConfig(session.path, config);
+
+  const counts = index.countByStatus(scope);
+  const tracker = new ProgressTracker({
+    total: sumCounts(counts) - counts.Obsolete,
+    completed: counts.Complete,
+    groupOf: prefixGroups({ levels: 2 }),
+  });
+  // The opening line comes before the first progress line; the summary is printed once, on stdout,
+  // so the plain renderer's own closing line is muted.
+  io.stderr.write(
+    `${state.isNew ? (state.isDelta ? 'New delta session' : 'New session') : 'Resuming session'} ${session.id}` +
+      (state.isDelta && session.parentSession ? ` (parent ${session.parentSession})` : '') +
+      (scope ? `, scope ${scope}` : '') +
+      ((config.concurrency ?? 1) > 1 ? `, ${config.concurrency} at once` : '') +
+      '\n',
+  );
+  let muted = false;
+  const renderer = createRenderer({
+    stream: {
+      write: (chunk: string) => muted || io.stderr.write(chunk),
+      isTTY: io.stderr.isTTY ?? false,
+      ...(io.stderr.columns === undefined ? {} : { columns: io.stderr.columns }),
+    },
+    tracker,
+    mode: options.progress,
+    env: io.env,
+  });
+  const stopRenderer = () => {
+    if (renderer.kind === 'plain') muted = true;
+    renderer.stop();
+  };
+  const say = (message: string) =>
+    muted ? io.stderr.write(`${message}\n`) : renderer.log(message);
+
+  const shutdown = createShutdown({
+    timeoutMs: GRACE_MS + 28_000,
+    // Sentences only: the details objects the library passes along are for structured loggers.
+    logger: { warn: (message) => say(message), error: (message) => say(message) },
+  });
+  const runner = createRunner({
+    session: manager,
+    worker:
+      options.simulateMs !== undefined
+        ? simulatedWorker(options.simulateMs)
+        : commandWorker(config.exec!, { graceMs: GRACE_MS }),
+    concurrency: config.concurrency ?? 1,
+    retries: config.retries ?? 2,
+    ...(scope === undefined ? {} : { scope }),
+    ...(config.timeoutMs === undefined ? {} : { timeoutMs: config.timeoutMs }),
+    flush: options.flush === 'change' ? 'change' : 'outcome',
+    signal: shutdown.signal,
+    onEvent: (event) => report(event),
+  });
+  const running = runner.run();
+  let summary: RunSummary | undefined;
+
+  // Order matters: the workers stop and their subtasks go back to Planned before the state is
+  // written; pending updates are flushed before the backlog is saved; the summary comes last so it
+  // reports what is on disk.
+  shutdown.onShutdown(() => running.catch(() => undefined), {
+    name: 'stop the workers',
+    timeoutMs: GRACE_MS + 3000,
+  });
+  shutdown.onShutdown(() => manager.flushUpdates(), { name: 'flush pending updates' });
+  shutdown.onShutdown(() => saveBacklog(manager), { name: 'save backlog' });
+  shutdown.onShutdown(
+    () => {
+      stopRenderer();
+      const resume = resumeCommand({ ...options, session: session.id }, io.env);
+      if (options.json) {
+        const exitCode = shutdown.exitCode();
+        io.stdout.write(
+          `${JSON.stringify({ ...resultObject(), interrupted: true, exitCode, resume })}\n`,
+        );
+      } else {
+        io.stdout.write(
+          `Interrupted. ${summaryLine(tracker.getProgress())}. Resume with: ${resume}\n`,
+        );
+      }
+    },
+    { name: 'print the progress summary' },
+  );
+  shutdown.onShutdown(() => manager.close(), { name: 'release the session lock' });
+  shutdown.onForce(() => {
+    // A second signal: no time for the workers to stop cleanly. End them, write what is known.
+    runner.forceStop();
+    manager.flushSync();
+    stopRenderer();
+  });
+
+  try {
+    summary = await running;
+  } catch (error) {
+    if (!shutdown.isShuttingDown) {
+      shutdown.dispose();
+      stopRenderer();
+      await manager.close().catch(() => undefined);
+      throw error;
+    }
+  }
+  if (shutdown.isShuttingDown || !summary || summary.interrupted) {
+    // The hooks save everything and exit the process with 130/143/129.
+    await shutdown.done;
+    return shutdown.exitCode() ?? 1;
+  }
+  try {
+    return await finish(summary);
+  } finally {
+    shutdown.dispose();
+  }
+
+  function report(event: RunnerEvent): void {
+    const id = event.item.id;
+    if (event.type === 'started') tracker.start(id, { title: event.item.title });
+    else if (event.type === 'output' && options.output === 'stream') say(`[${id}] ${event.line}`);
+    else if (event.type === 'finished') tracker.complete(id, { title: event.item.title });
+    else if (event.type === 'retry') {
+      say(
+        `${id} failed (${event.result.message ?? 'failed'}), retry ${event.attempt} of ${config.retries ?? 2}`,
+      );
+    } else if (event.type === 'failed') {
+      tracker.fail(id, { title: event.item.title });
+      const { failure } = event;
+      const tail = failure.outputTail.split('\n').filter(Boolean).slice(-5);
+      say(
+        [
+          `${id} failed after ${failure.attempts} attempt(s) (${failure.message ?? 'failed'})`,
+          ...tail.map((line) => `  | ${line}`),
+          ...(failure.logPath ? [`  log: ${failure.logPath}`] : []),
+        ].join('\n'),
+      );
+    }
+  }
+
+  async function finish(done: RunSummary): Promise<number> {
+    if (done.recovered.length > 0) {
+      say(
+        `Returned ${done.recovered.length} interrupted item(s) to Planned: ${done.recovered.join(', ')}`,
+      );
+    }
+    if (done.reaped > 0) say(`Ended ${done.reaped} process(es) left by a killed run`);
+    if (done.errorReport !== 'unchanged') {
+      say(
+        `${done.errorReport === 'written' ? 'Wrote' : 'Removed'} ${session.path}/ERROR_REPORT.md`,
+      );
+    }
+    const everything = index.countByStatus();
+    const allDone = everything.Complete + everything.Obsolete === sumCounts(everything);
+    let qa: 'passed' | 'failed' | 'skipped' = 'skipped';
+    if (options.qa !== undefined && allDone) {
+      const result = await runCommand(options.qa, {
+        env: { ...process.env, SAVEPOINT_SESSION_DIR: session.path },
+        signal: shutdown.signal,
+        graceMs: GRACE_MS,
+      });
+      if (result.aborted) {
+        // A signal arrived during QA: the hooks save and exit; QA runs again next time.
+        await shutdown.done;
+        return shutdown.exitCode() ?? 1;
+      }
+      qa = result.exitCode === 0 ? 'passed' : 'failed';
+      if (qa === 'failed') {
+        await manager.writeArtifact(
+          'TEST_RESULTS.md',
+          testResults(options.qa, result.exitCode, result.output),
+        );
+        say(
+          `QA failed (exit ${result.signal ?? result.exitCode}); wrote ${session.path}/TEST_RESULTS.md`,
+        );
+      }
+    }
+    manager.setCurrentItem(null);
+    await saveBacklog(manager);
+    const exitCode = done.failed.length > 0 || qa === 'failed' ? 1 : 0;
+    const result = {
+      ...resultObject(done),
+      blocked: [...done.blocked.keys()],
+      qa,
+      exitCode,
+    };
+    stopRenderer();
+    await manager.close();
+    if (options.json) {
+      io.stdout.write(`${JSON.stringify(result)}\n`);
+    } else {
+      const blocked = done.blocked.size;
+      io.stdout.write(
+        `${exitCode === 0 ? 'Done.' : 'Finished with failures.'} ${summaryLine(tracker.getProgress())}.` +
+          (blocked > 0 ? ` ${blocked} subtask(s) blocked by failures.` : '') +
+          (qa === 'failed' ? ` QA failed: see ${session.path}/TEST_RESULTS.md.` : '') +
+          '\n',
+      );
+    }
+    return exitCode;
+  }
+
+  function resultObject(done?: RunSummary): Record<string, unknown> {
+    const counts = index.countByStatus(scope);
+    return {
+      ...countsReport(counts),
+      session: session.id,
+      sessionDir: session.path,
+      scope: scope ?? null,
+      currentItemId: manager.getCurrentItem(),
+      failedItems: (done?.failed ?? []).map(({ id, attempts, exitCode }) => ({
+        id,
+        attempts,
+        exitCode,
+      })),
+      recovered: done?.recovered ?? [],
+    };
+  }
+}
+
+/** Totals of a status count, as `status` and `run --json` report them. */
+export function countsReport(counts: Record<Status, number>) {
+  const total = sumCounts(counts) - counts.Obsolete;
+  return {
+    total,
+    completed: counts.Complete,
+    failed: counts.Failed,
+    remaining: total - counts.Complete - counts.Failed,
+    percentage: total === 0 ? 100 : Math.round((counts.Complete / total) * 1000) / 10,
+    byStatus: counts,
+  };
+}
+
+function sumCounts(counts: Record<Status, number>): number {
+  let sum = 0;
+  for (const value of Object.values(counts)) sum += value;
+  return sum;
+}
+
+async function saveBacklog(manager: SessionManager): Promise<void> {
+  const backlog = manager.currentSession?.taskRegistry;
+  if (backlog) await manager.saveBacklog(backlog);
+}

@@ -1,0 +1,37 @@
+export {
+  type CommandResult,
+  type CommandWorkerOptions,
+  commandWorker,
+  type RunCommandOptions,
+  runCommand,
+} from './command-worker.ts';
+export {
+  RUNNER_ERROR_CODES,
+  RunnerError,
+  type RunnerErrorCode,
+  type RunnerErrorDetails,
+} from './errors.ts';
+export { GROUPS_FILE } from './internal/process-groups.ts';
+export { describeItem, ENV_VALUE_LIMIT, safeEnvValue } from './item-details.ts';
+export { blockedSubtasks, errorReport, syncErrorReport, testResults } from './report.ts';
+export { RUN_CONFIG_FILE, type RunConfig, readRunConfig, writeRunConfig } from './run-config.ts';
+export { createRunner, type Runner, type RunnerOptions } from './runner.ts';
+export { simulatedWorker } from './simulate.ts';
+export type {
+  AncestorInfo,
+  DependencyInfo,
+  FailureRecord,
+  ItemDetails,
+  RunnerEvent,
+  RunSummary,
+  Worker,
+  WorkerContext,
+  WorkerReturn,
+  WorkResult,
+} from './types.ts';
+export {
+  createSessionSource,
+  type OutcomeStatus,
+  type SessionSourceOptions,
+  type WorkSource,
+} from './work-source.ts';

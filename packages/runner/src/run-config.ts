@@ -1,0 +1,82 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '@savepoint/atomic-store';
+import { RunnerError } from './errors.ts';
+
+/** The session file that remembers how the session is run. */
+export const RUN_CONFIG_FILE = 'run.json';
+
+/** How a session is run, as remembered in `<session>/run.json`. */
+export interface RunConfig {
+  /** The worker command (`/bin/sh -c`). */
+  exec?: string;
+  retries?: number;
+  concurrency?: number;
+  scope?: string;
+  /** Per-attempt time limit in milliseconds. */
+  timeoutMs?: number;
+}
+
+const KEYS = {
+  exec: 'string',
+  retries: 'number',
+  concurrency: 'number',
+  scope: 'string',
+  timeoutMs: 'number',
+} as const;
+
+/**
+ * Reads `<sessionDir>/run.json`; `{}` when there is none.
+ *
+ * @throws RunnerError `INVALID_CONFIG` for a file that is not a run configuration, `IO` when it
+ *   cannot be read
+ */
+export async function readRunConfig(sessionDir: string): Promise<RunConfig> {
+  const file = join(sessionDir, RUN_CONFIG_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new RunnerError('IO', `cannot read ${file}`, { path: file, cause });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (cause) {
+    throw new RunnerError('INVALID_CONFIG', `${file} is not valid JSON`, { path: file, cause });
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new RunnerError('INVALID_CONFIG', `${file} must hold a JSON object`, { path: file });
+  }
+  const config: Record<string, unknown> = {};
+  for (const [key, type] of Object.entries(KEYS)) {
+    const value = (data as Record<string, unknown>)[key];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== type) {
+      throw new RunnerError('INVALID_CONFIG', `${file}: "${key}" must be a ${type}`, {
+        path: file,
+      });
+    }
+    config[key] = value;
+  }
+  return config as RunConfig;
+}
+
+/**
+ * Writes `<sessionDir>/run.json` atomically and durably.
+ *
+ * @throws RunnerError `IO`
+ */
+export async function writeRunConfig(sessionDir: string, config: RunConfig): Promise<void> {
+  const file = join(sessionDir, RUN_CONFIG_FILE);
+  const data: Record<string, unknown> = {};
+  for (const key of Object.keys(KEYS) as (keyof RunConfig)[]) {
+    if (config[key] !== undefined) data[key] = config[key];
+  }
+  try {
+    await writeFileAtomic(file, `${JSON.stringify(data, null, 2)}\n`);
+  } catch (cause) {
+    throw new RunnerError('IO', `cannot write ${file}`, { path: file, cause });
+  }
+}

@@ -1,0 +1,315 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SessionManager } from '@savepoint/session';
+import type { Backlog, Subtask } from '@savepoint/task-schema';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { commandWorker } from './command-worker.ts';
+import { createRunner, type RunnerOptions } from './runner.ts';
+import type { RunnerEvent, Worker } from './types.ts';
+import { createSessionSource, type WorkSource } from './work-source.ts';
+
+let dirs: string[] = [];
+afterEach(() => {
+  vi.useRealTimers();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs = [];
+});
+
+/** One task with subtasks S1..Sn; `deps[i]` lists the indexes subtask i depends on. */
+function backlog(deps: number[][]): Backlog {
+  const id = (i: number) => `P1.M1.T1.S${i + 1}`;
+  const box = (type: string, itemId: string) => ({
+    type,
+    id: itemId,
+    title: `${type} title`,
+    status: 'Planned',
+    description: `${type} description`,
+  });
+  return {
+    backlog: [
+      {
+        ...box('Phase', 'P1'),
+        milestones: [
+          {
+            ...box('Milestone', 'P1.M1'),
+            tasks: [
+              {
+                ...box('Task', 'P1.M1.T1'),
+                subtasks: deps.map((list, i) => ({
+                  type: 'Subtask',
+                  id: id(i),
+                  title: `subtask ${i + 1}`,
+                  status: 'Planned',
+                  story_points: 1,
+                  dependencies: list.map(id),
+                  context_scope: `scope ${i + 1}`,
+                })),
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  } as unknown as Backlog;
+}
+
+async function open(deps: number[][]): Promise<SessionManager> {
+  const dir = mkdtempSync(join(tmpdir(), 'runner-test-'));
+  dirs.push(dir);
+  const manager = new SessionManager({ prdText: '# prd\n', planDir: join(dir, 'plan') });
+  await manager.initialize({ backlog: backlog(deps) });
+  return manager;
+}
+
+function statusesOf(manager: SessionManager): string[] {
+  return manager.index.subtasks().map((s) => s.status);
+}
+
+function run(manager: SessionManager, worker: Worker, options: Partial<RunnerOptions> = {}) {
+  const events: RunnerEvent[] = [];
+  const runner = createRunner({
+    session: manager,
+    worker,
+    backoff: () => 1,
+    onEvent: (event) => events.push(event),
+    ...options,
+  });
+  return { runner, events, done: runner.run() };
+}
+
+describe('createRunner with function workers', () => {
+  it('runs every subtask once in dependency order and records each outcome durably', async () => {
+    const manager = await open([[], [0], [1]]);
+    const seen: string[] = [];
+    const { done, events } = run(manager, (item, context) => {
+      seen.push(`${item.id}:${context.attempt}`);
+      context.output(`working on ${item.id}\n`);
+    });
+    const summary = await done;
+    expect(seen).toEqual(['P1.M1.T1.S1:1', 'P1.M1.T1.S2:1', 'P1.M1.T1.S3:1']);
+    expect(summary.completed).toEqual(['P1.M1.T1.S1', 'P1.M1.T1.S2', 'P1.M1.T1.S3']);
+    expect(statusesOf(manager)).toEqual(['Complete', 'Complete', 'Complete']);
+    expect(events.map((e) => `${e.type} ${e.item.id}`)).toEqual([
+      'started P1.M1.T1.S1',
+      'output P1.M1.T1.S1',
+      'finished P1.M1.T1.S1',
+      'started P1.M1.T1.S2',
+      'output P1.M1.T1.S2',
+      'finished P1.M1.T1.S2',
+      'started P1.M1.T1.S3',
+      'output P1.M1.T1.S3',
+      'finished P1.M1.T1.S3',
+    ]);
+    const path = manager.currentSession!.metadata.path;
+    expect(readFileSync(join(path, 'logs', 'P1.M1.T1.S2.1.log'), 'utf8')).toBe(
+      'working on P1.M1.T1.S2\n',
+    );
+    // What the runner recorded is on disk, not only in memory.
+    const onDisk = JSON.parse(readFileSync(join(path, 'tasks.json'), 'utf8'));
+    expect(onDisk.backlog[0].milestones[0].tasks[0].subtasks[2].status).toBe('Complete');
+    await manager.close();
+  });
+
+  it('runs up to `concurrency` at once and never more', async () => {
+    const manager = await open(Array.from({ length: 9 }, () => []));
+    let running = 0;
+    let most = 0;
+    const release: Array<() => void> = [];
+    const { done } = run(
+      manager,
+      () =>
+        new Promise<undefined>((resolve) => {
+          running += 1;
+          most = Math.max(most, running);
+          release.push(() => {
+            running -= 1;
+            resolve(undefined);
+          });
+        }),
+      { concurrency: 3 },
+    );
+    for (let finished = 0; finished < 9; finished++) {
+      await vi.waitFor(() => expect(release.length).toBeGreaterThan(finished));
+      expect(running).toBeLessThanOrEqual(3);
+      release[finished]!();
+    }
+    const summary = await done;
+    expect(summary.completed).toHaveLength(9);
+    expect(most).toBe(3);
+    await manager.close();
+  });
+
+  it('retries with backoff (fake time), then fails, blocking only the dependants', async () => {
+    const manager = await open([[], [0], [1], []]);
+    // Only timeouts are faked: file I/O (and the setImmediate that lets it progress) stays real.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const attempts: string[] = [];
+    const delays: number[] = [];
+    const { done, events } = run(
+      manager,
+      (item, context) => {
+        attempts.push(`${item.id}:${context.attempt}`);
+        if (item.id === 'P1.M1.T1.S1') throw new Error(`no luck ${context.attempt}`);
+      },
+      {
+        retries: 2,
+        backoff: (n) => {
+          delays.push(n);
+          return 1000 * n;
+        },
+      },
+    );
+    let settled = false;
+    void done.finally(() => {
+      settled = true;
+    });
+    let fakeMs = 0;
+    while (!settled) {
+      await new Promise((resolve) => setImmediate(resolve));
+      await vi.advanceTimersByTimeAsync(100);
+      fakeMs += 100;
+    }
+    const summary = await done;
+    // The pauses passed on the fake clock: 1 s + 2 s, not on the wall clock.
+    expect(fakeMs).toBeGreaterThanOrEqual(3000);
+    expect(delays).toEqual([1, 2]);
+    expect(attempts).toEqual(['P1.M1.T1.S1:1', 'P1.M1.T1.S1:2', 'P1.M1.T1.S1:3', 'P1.M1.T1.S4:1']);
+    expect(statusesOf(manager)).toEqual(['Failed', 'Planned', 'Planned', 'Complete']);
+    expect(summary.failed).toMatchObject([
+      { id: 'P1.M1.T1.S1', attempts: 3, message: 'no luck 3' },
+    ]);
+    expect([...summary.blocked.keys()]).toEqual(['P1.M1.T1.S2', 'P1.M1.T1.S3']);
+    expect(
+      events.filter((e) => e.type === 'retry').map((e) => e.type === 'retry' && e.delayMs),
+    ).toEqual([1000, 2000]);
+    expect(events.at(-1)?.type).toBe('finished');
+    const report = readFileSync(
+      join(manager.currentSession!.metadata.path, 'ERROR_REPORT.md'),
+      'utf8',
+    );
+    expect(report).toContain('no luck 3');
+    expect(report).toContain('P1.M1.T1.S2: waits on P1.M1.T1.S1');
+    await manager.close();
+  });
+
+  it('stops at the abort signal: no new claims, in-flight subtasks back to Planned', async () => {
+    const manager = await open([[], [], [], []]);
+    const controller = new AbortController();
+    let started = 0;
+    const { done } = run(
+      manager,
+      (_item, _context, signal) =>
+        new Promise((resolve) => {
+          started += 1;
+          signal.addEventListener('abort', () => resolve({ ok: false, message: 'stopped' }));
+        }),
+      { concurrency: 2, signal: controller.signal },
+    );
+    await vi.waitFor(() => expect(started).toBe(2));
+    expect(statusesOf(manager)).toEqual(['Implementing', 'Implementing', 'Planned', 'Planned']);
+    controller.abort();
+    const summary = await done;
+    expect(summary.interrupted).toBe(true);
+    expect(started).toBe(2);
+    expect(statusesOf(manager)).toEqual(['Planned', 'Planned', 'Planned', 'Planned']);
+    await manager.close();
+  });
+
+  it('fails an attempt that runs past timeoutMs', async () => {
+    const manager = await open([[]]);
+    const { done } = run(
+      manager,
+      (_item, _context, signal) =>
+        new Promise((resolve) => signal.addEventListener('abort', () => resolve(undefined))),
+      { timeoutMs: 20 },
+    );
+    const summary = await done;
+    expect(summary.failed[0]?.message).toBe('timed out after 20 ms');
+    expect(statusesOf(manager)).toEqual(['Failed']);
+    await manager.close();
+  });
+
+  it('hands the worker its item, ancestors, context scope and dependencies', async () => {
+    const manager = await open([[], [0]]);
+    const details: unknown[] = [];
+    await run(manager, (_item, context) => {
+      details.push(context.details);
+    }).done;
+    expect(details[1]).toMatchObject({
+      item: { id: 'P1.M1.T1.S2' } satisfies Partial<Subtask>,
+      ancestors: [
+        { id: 'P1', description: 'Phase description' },
+        { id: 'P1.M1' },
+        { id: 'P1.M1.T1' },
+      ],
+      context_scope: 'scope 2',
+      dependencies: [{ id: 'P1.M1.T1.S1', title: 'subtask 1', status: 'Complete' }],
+      attempt: 1,
+      previous_log: null,
+    });
+    await manager.close();
+  });
+
+  it('takes work from a custom source and drops an outcome whose claim was lost', async () => {
+    const manager = await open([[], []]);
+    const inner = createSessionSource(manager);
+    const released: string[] = [];
+    let lost = false;
+    const source: WorkSource = {
+      ...inner,
+      async release(id, status) {
+        released.push(`${id} ${status}`);
+        // As a store would answer once when the lease on S1 expired during its first attempt:
+        // the item goes back for another worker, here this runner again.
+        const lose = id === 'P1.M1.T1.S1' && !lost;
+        lost ||= lose;
+        await inner.release(id, lose ? 'Planned' : status);
+        return !lose;
+      },
+    };
+    const { done, events } = run(manager, () => undefined, { source });
+    const summary = await done;
+    expect(released).toEqual([
+      'P1.M1.T1.S1 Complete',
+      'P1.M1.T1.S1 Complete',
+      'P1.M1.T1.S2 Complete',
+    ]);
+    expect(summary.completed).toEqual(['P1.M1.T1.S1', 'P1.M1.T1.S2']);
+    expect(events.filter((e) => e.type === 'finished')).toHaveLength(2);
+    expect(events.filter((e) => e.type === 'started')).toHaveLength(3);
+    await manager.close();
+  });
+
+  it('rejects misuse with a TypeError', async () => {
+    const manager = await open([[]]);
+    expect(() => createRunner({ session: manager, worker: 'echo' as never })).toThrow(TypeError);
+    expect(() =>
+      createRunner({ session: manager, worker: () => undefined, concurrency: 0 }),
+    ).toThrow(/concurrency/);
+    await manager.close();
+  });
+});
+
+describe('commandWorker', () => {
+  it('records the process group, ends it after the shell exits, and removes the record', async () => {
+    const manager = await open([[]]);
+    const path = manager.currentSession!.metadata.path;
+    const pidFile = join(path, 'bg.pid');
+    const { done, events } = run(
+      manager,
+      commandWorker(`sleep 30 & echo $! > "${pidFile}"; echo "item $SAVEPOINT_ITEM_ID"`, {
+        graceMs: 500,
+      }),
+    );
+    const summary = await done;
+    expect(summary.completed).toEqual(['P1.M1.T1.S1']);
+    expect(events.some((e) => e.type === 'output' && e.line === 'item P1.M1.T1.S1')).toBe(true);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    // The background sleep was ended (it would otherwise run 30 s).
+    const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
+    expect(stat === '' || / Z /.test(stat)).toBe(true);
+    expect(existsSync(join(path, 'workers.json'))).toBe(false);
+    await manager.close();
+  });
+});

@@ -1,0 +1,370 @@
+import { createWriteStream, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import type { SessionManager } from '@savepoint/session';
+import type { Subtask } from '@savepoint/task-schema';
+import { RunnerError } from './errors.ts';
+import { TOKEN_VARIABLE } from './internal/proc.ts';
+import { ProcessGroups } from './internal/process-groups.ts';
+import { describeItem } from './item-details.ts';
+import { blockedSubtasks, syncErrorReport } from './report.ts';
+import type {
+  FailureRecord,
+  RunnerEvent,
+  RunSummary,
+  Worker,
+  WorkerContext,
+  WorkResult,
+} from './types.ts';
+import { createSessionSource, type WorkSource } from './work-source.ts';
+
+/** Options of {@link createRunner}. */
+export interface RunnerOptions {
+  /** A session manager with an open session (after `initialize()` or `loadSession()`). */
+  session: SessionManager;
+  /** Does one attempt of one subtask: a function, or {@link commandWorker} for a shell command. */
+  worker: Worker;
+  /** How many subtasks run at once. @default 1 */
+  concurrency?: number;
+  /** Extra attempts for a failing subtask. @default 0 */
+  retries?: number;
+  /**
+   * The pause before retry `n` (1 for the first retry), in milliseconds.
+   * @default n => Math.min(5000, 200 * 2 ** (n - 1))
+   */
+  backoff?: (retry: number) => number;
+  /** An attempt running longer than this is stopped and counts as failed. @default no limit */
+  timeoutMs?: number;
+  /** Only subtasks under this item id. */
+  scope?: string;
+  /**
+   * When it fires the runner stops claiming, aborts the attempts in flight, puts their subtasks
+   * back to Planned, waits for their processes to end, and resolves with `interrupted: true`.
+   */
+  signal?: AbortSignal;
+  /** Receives progress and log events. Must not throw. */
+  onEvent?: (event: RunnerEvent) => void;
+  /** How many of the last output lines a failure keeps for its report. @default 20 */
+  tailLines?: number;
+  /** When statuses are written: after every outcome, or after every change. @default 'outcome' */
+  flush?: 'outcome' | 'change';
+  /**
+   * Keep the session's ERROR_REPORT.md in line with its Failed subtasks when `run()` ends
+   * (interrupted or not): written while some are Failed, removed once none is. @default true
+   */
+  errorReport?: boolean;
+  /** Where work comes from; the default claims through `session`'s index. */
+  source?: WorkSource;
+}
+
+/** A runner over one open session. */
+export interface Runner {
+  /** Works until nothing in scope is ready (or the signal fires). Call it once. */
+  run(): Promise<RunSummary>;
+  /**
+   * For a process that must exit now (a second Ctrl-C): SIGKILLs every worker process and puts
+   * the subtasks in flight back to Planned in memory, synchronously. Flush the session after it
+   * (`flushSync()`).
+   */
+  forceStop(): void;
+  /** The subtasks in flight now. */
+  readonly inFlight: readonly string[];
+}
+
+/**
+ * Creates a runner: claim -> run -> record, up to `concurrency` subtasks at once, in dependency
+ * order, with retries and backoff. A failed subtask blocks only what depends on it.
+ *
+ * @example
+ * const runner = createRunner({ session: manager, worker: commandWorker('make -C $SAVEPOINT_ITEM_ID'), concurrency: 4 });
+ * const summary = await runner.run();
+ */
+export function createRunner(options: RunnerOptions): Runner {
+  check(options);
+  const manager = options.session;
+  const state = manager.currentSession;
+  if (!state) {
+    throw new RunnerError(
+      'NO_SESSION',
+      'createRunner needs a session manager with an open session',
+    );
+  }
+  const sessionDir = state.metadata.path;
+  const logsDir = join(sessionDir, 'logs');
+  const concurrency = options.concurrency ?? 1;
+  const retries = options.retries ?? 0;
+  const backoff = options.backoff ?? ((n: number) => Math.min(5000, 200 * 2 ** (n - 1)));
+  const tailLines = options.tailLines ?? 20;
+  const emit = options.onEvent ?? (() => undefined);
+  const stop = options.signal ?? new AbortController().signal;
+  const source =
+    options.source ??
+    createSessionSource(manager, {
+      ...(options.scope === undefined ? {} : { scope: options.scope }),
+      flush: options.flush ?? 'outcome',
+    });
+  const groups = new ProcessGroups(sessionDir);
+  const marker = Object.freeze({ [TOKEN_VARIABLE]: groups.token });
+  const active = new Map<string, Promise<void>>();
+  const attemptsBefore = new Map<string, number>();
+  let liveGroups = 0;
+  let groupsGone: (() => void) | undefined;
+  let started = false;
+
+  return {
+    get inFlight() {
+      return [...active.keys()];
+    },
+    forceStop() {
+      groups.killAllSync();
+      source.releaseAllSync();
+    },
+    async run() {
+      if (started) throw new TypeError('Runner.run() was already called; create a new runner');
+      started = true;
+      return runAll();
+    },
+  };
+
+  async function runAll(): Promise<RunSummary> {
+    const summary: RunSummary = {
+      completed: [],
+      failed: [],
+      blocked: new Map(),
+      interrupted: false,
+      recovered: [],
+      reaped: 0,
+      errorReport: 'unchanged',
+    };
+    // A killed run's processes must be gone before any of its subtasks can run again.
+    summary.reaped = await groups.open();
+    summary.recovered = await source.open();
+    try {
+      mkdirSync(logsDir, { recursive: true });
+      for (const name of readdirSync(logsDir)) {
+        const match = /^(.+)\.(\d+)\.log$/.exec(name);
+        if (!match) continue;
+        const n = Number(match[2]);
+        if (n > (attemptsBefore.get(match[1]!) ?? 0)) attemptsBefore.set(match[1]!, n);
+      }
+    } catch (cause) {
+      throw new RunnerError('IO', `cannot prepare the log folder ${logsDir}`, {
+        path: logsDir,
+        cause,
+      });
+    }
+
+    let failure: unknown;
+    const track = (item: Subtask) => {
+      const work = runItem(item, summary)
+        .catch((error) => {
+          failure ??= error;
+        })
+        .finally(() => active.delete(item.id));
+      active.set(item.id, work);
+    };
+    try {
+      for (;;) {
+        while (!stop.aborted && failure === undefined && active.size < concurrency) {
+          const item = await source.claim();
+          if (!item) break;
+          track(item);
+        }
+        if (active.size === 0) break;
+        await Promise.race(active.values());
+      }
+    } catch (error) {
+      failure ??= error;
+      await Promise.allSettled(active.values());
+    }
+    // Nothing the run started may outlive it.
+    while (liveGroups > 0) await new Promise<void>((resolve) => (groupsGone = resolve));
+    await groups.close();
+    if (failure !== undefined) throw failure;
+
+    summary.interrupted = stop.aborted;
+    if (!summary.interrupted) summary.blocked = blockedSubtasks(manager.index, options.scope);
+    if (options.errorReport !== false) {
+      summary.errorReport = await syncErrorReport(manager, summary.failed);
+    }
+    return summary;
+  }
+
+  async function runItem(item: Subtask, summary: RunSummary): Promise<void> {
+    for (let tries = 1; ; tries++) {
+      const attempt = (attemptsBefore.get(item.id) ?? 0) + 1;
+      attemptsBefore.set(item.id, attempt);
+      const { result, tail, logPath } = await attemptOnce(item, attempt);
+      if (stop.aborted) {
+        // Interrupted work counts for nothing: the subtask runs again next time.
+        await source.release(item.id, 'Planned');
+        return;
+      }
+      if (result.ok) {
+        // A claim lost meanwhile (an expired lease) runs again elsewhere: not counted here.
+        if (!(await source.release(item.id, 'Complete'))) return;
+        summary.completed.push(item.id);
+        emit({ type: 'finished', item, attempts: tries });
+        return;
+      }
+      if (tries > retries) {
+        const record: FailureRecord = {
+          id: item.id,
+          title: item.title,
+          attempts: tries,
+          exitCode: result.exitCode ?? null,
+          signal: result.signal ?? null,
+          message: result.message ?? null,
+          outputTail: tail,
+          logPath,
+          at: new Date().toISOString(),
+        };
+        if (!(await source.release(item.id, 'Failed'))) return;
+        summary.failed.push(record);
+        emit({ type: 'failed', item, failure: record });
+        return;
+      }
+      const delayMs = backoff(tries);
+      emit({ type: 'retry', item, attempt: tries, result, delayMs });
+      await source.mark(item.id, 'Retrying');
+      await pause(delayMs, stop);
+      if (stop.aborted) {
+        await source.release(item.id, 'Planned');
+        return;
+      }
+      await source.mark(item.id, 'Implementing');
+    }
+  }
+
+  async function attemptOnce(
+    item: Subtask,
+    attempt: number,
+  ): Promise<{ result: WorkResult; tail: string; logPath: string }> {
+    const base = join(logsDir, fileSafe(item.id));
+    const logPath = `${base}.${attempt}.log`;
+    const previousLogPath = attempt > 1 ? `${base}.${attempt - 1}.log` : null;
+    const log = createWriteStream(logPath);
+    let logError: unknown;
+    log.on('error', (error) => {
+      logError ??= error;
+    });
+    const lines: string[] = [];
+    const decoder = new StringDecoder('utf8');
+    let partial = '';
+    const takeLine = (line: string) => {
+      lines.push(line);
+      if (lines.length > tailLines) lines.shift();
+      emit({ type: 'output', item, attempt, line });
+    };
+    const attemptStop = new AbortController();
+    const onStop = () => attemptStop.abort(stop.reason);
+    stop.addEventListener('abort', onStop, { once: true });
+    let timedOut = false;
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            attemptStop.abort(new Error(`timed out after ${options.timeoutMs} ms`));
+          }, options.timeoutMs);
+
+    const context: WorkerContext = {
+      attempt,
+      sessionDir,
+      logPath,
+      previousLogPath,
+      marker,
+      details: describeItem(manager.index, item, {
+        attempt,
+        previousLog: previousLogPath,
+        sessionDir,
+      }),
+      output(text) {
+        const chunk = typeof text === 'string' ? text : decoder.write(Buffer.from(text));
+        log.write(chunk);
+        const parts = (partial + chunk).split('\n');
+        partial = parts.pop()!;
+        for (const part of parts) takeLine(part.endsWith('\r') ? part.slice(0, -1) : part);
+      },
+      trackProcessGroup(pgid) {
+        liveGroups += 1;
+        groups.add(pgid, item.id);
+        let done = false;
+        return () => {
+          if (done) return;
+          done = true;
+          groups.delete(pgid);
+          liveGroups -= 1;
+          if (liveGroups === 0) groupsGone?.();
+        };
+      },
+    };
+
+    emit({ type: 'started', item, attempt, logPath });
+    let result: WorkResult;
+    try {
+      result = (await options.worker(item, context, attemptStop.signal)) ?? { ok: true };
+    } catch (error) {
+      if (error instanceof RunnerError && error.code === 'IO') throw error;
+      result = { ok: false, message: error instanceof Error ? error.message : String(error) };
+    } finally {
+      clearTimeout(timer);
+      stop.removeEventListener('abort', onStop);
+    }
+    if (timedOut) {
+      result = { ...result, ok: false, message: `timed out after ${options.timeoutMs} ms` };
+    }
+    const rest = partial + decoder.end();
+    if (rest) takeLine(rest);
+    await new Promise<void>((resolve) => log.end(resolve));
+    if (logError) {
+      throw new RunnerError('IO', `cannot write the log ${logPath}`, {
+        path: logPath,
+        itemId: item.id,
+        cause: logError,
+      });
+    }
+    return { result, tail: lines.join('\n'), logPath };
+  }
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function fileSafe(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+function check(options: RunnerOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`createRunner expected an options object, got ${String(options)}`);
+  }
+  if (typeof options.worker !== 'function') {
+    throw new TypeError(
+      `createRunner expected worker to be a function (use commandWorker(cmd) for a command), got ${typeof options.worker}`,
+    );
+  }
+  for (const [name, min] of [
+    ['concurrency', 1],
+    ['retries', 0],
+    ['timeoutMs', 1],
+    ['tailLines', 0],
+  ] as const) {
+    const value = options[name];
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < min)) {
+      throw new TypeError(
+        `createRunner expected ${name} to be a whole number of ${min} or more, got ${String(value)}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import type { SessionManager } from '@savepoint/session';
+import type { Subtask } from '@savepoint/task-schema';
+
+/** The final status a claim ends with: done, failed, or given back to run again later. */
+export type OutcomeStatus = 'Complete' | 'Failed' | 'Planned';
+
+/**
+ * Where a runner gets its work and records what happened to it. The in-process implementation
+ * ({@link createSessionSource}) claims through the open session's index. A store that serves
+ * several workers (`@savepoint/session`'s `SessionClaims`: `claimNext` under a lease for a worker
+ * id, `renew`, `record` fenced by the lease) fits behind the same interface: `claim` maps to
+ * `claimNext`, the source renews the leases it holds on a timer of its own, and `release` maps to
+ * `record`, returning `false` when the lease was lost so the runner drops that outcome.
+ */
+export interface WorkSource {
+  /** Puts work a killed run left in flight back at rest; returns the ids it reset. */
+  open(): Promise<string[]>;
+  /**
+   * The next ready subtask in scope (every dependency done, depth-first), now held by this
+   * runner and Implementing, or `undefined` when nothing is ready now. Outcomes recorded before
+   * the call are durable before it looks: a dependant is never claimed on an unsaved Complete.
+   */
+  claim(): Promise<Subtask | undefined>;
+  /** Records a status of a held subtask between attempts (Retrying, then Implementing again). */
+  mark(id: string, status: 'Implementing' | 'Retrying'): Promise<void>;
+  /**
+   * Records the outcome durably and gives up the claim. Resolves `false` when the outcome was not
+   * recorded because the claim was no longer this runner's (a lease that expired): the subtask
+   * will run again elsewhere, and the runner does not count it.
+   */
+  release(id: string, outcome: OutcomeStatus): Promise<boolean>;
+  /** Gives every held claim back (Planned) in memory, synchronously: for a process that must exit now. */
+  releaseAllSync(): void;
+}
+
+/** Options of {@link createSessionSource}. */
+export interface SessionSourceOptions {
+  /** Only subtasks under this item id. */
+  scope?: string;
+  /**
+   * `'outcome'`: write after every outcome (the default). `'change'`: also after every status
+   * change (a claim, a retry), which costs more writes and loses less of a killed run's state.
+   * @default 'outcome'
+   */
+  flush?: 'outcome' | 'change';
+}
+
+/**
+ * A {@link WorkSource} over an open session of this process: claims are held in memory (the
+ * session's lock already keeps other processes out), statuses go through the session manager,
+ * and each outcome is flushed before the next claim.
+ */
+export function createSessionSource(
+  manager: SessionManager,
+  options: SessionSourceOptions = {},
+): WorkSource {
+  const held = new Set<string>();
+  // Failed in this run: not claimed again until the next run.
+  const failed = new Set<string>();
+  const recording = new Set<Promise<void>>();
+  const eager = options.flush === 'change';
+
+  const record = (work: Promise<void>): Promise<void> => {
+    recording.add(work);
+    return work.finally(() => recording.delete(work));
+  };
+  const current = () => {
+    manager.setCurrentItem(held.size === 0 ? null : [...held].at(-1)!);
+  };
+
+  return {
+    async open() {
+      const reset = manager.recoverInFlight();
+      if (reset.length > 0) await manager.flushUpdates();
+      return reset;
+    },
+    async claim() {
+      while (recording.size > 0) await Promise.allSettled([...recording]);
+      const next = manager.index.nextReady({
+        ...(options.scope === undefined ? {} : { scope: options.scope }),
+        skip: (subtask) => held.has(subtask.id) || failed.has(subtask.id),
+      });
+      if (!next) return undefined;
+      held.add(next.id);
+      manager.updateItemStatus(next.id, 'Implementing');
+      current();
+      if (eager) await record(manager.flushUpdates());
+      return manager.index.get(next.id) as Subtask;
+    },
+    async mark(id, status) {
+      manager.updateItemStatus(id, status);
+      if (eager) await record(manager.flushUpdates());
+    },
+    async release(id, outcome) {
+      manager.updateItemStatus(id, outcome);
+      held.delete(id);
+      if (outcome === 'Failed') failed.add(id);
+      current();
+      await record(manager.flushUpdates());
+      return true;
+    },
+    releaseAllSync() {
+      for (const id of held) {
+        try {
+          manager.updateItemStatus(id, 'Planned');
+        } catch {
+          // A resume returns in-flight items to Planned anyway.
+        }
+      }
+      held.clear();
+    },
+  };
+}
