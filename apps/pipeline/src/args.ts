@@ -1,4 +1,4 @@
-import { parseOptions, type Spec, single, UsageError, wholeNumber } from './options.ts';
+import { parseOptions, single, UsageError, wholeNumber } from './options.ts';
 
 export { USAGE } from './help.ts';
 export { UsageError } from './options.ts';
@@ -55,7 +55,7 @@ export function parseCommand(argv: readonly string[]): Command {
 
   switch (name) {
     case 'run': {
-      const { values, positionals } = parse(rest, {
+      const { values, positionals } = parseOptions(rest, {
         ...executionOptions,
         backlog: { type: 'string' },
         decompose: { type: 'string' },
@@ -76,7 +76,7 @@ export function parseCommand(argv: readonly string[]): Command {
       };
     }
     case 'resume': {
-      const { values, positionals } = parse(rest, {
+      const { values, positionals } = parseOptions(rest, {
         ...executionOptions,
         session: { type: 'string' },
       });
@@ -89,7 +89,7 @@ export function parseCommand(argv: readonly string[]): Command {
       };
     }
     case 'validate': {
-      const { values, positionals } = parse(rest, {
+      const { values, positionals } = parseOptions(rest, {
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       });
@@ -103,10 +103,6 @@ export function parseCommand(argv: readonly string[]): Command {
     default:
       throw new UsageError(`unknown command '${name}'`);
   }
-}
-
-function parse<T extends Spec>(args: string[], options: T) {
-  return parseOptions(args, options);
 }
 
 function execution(values: Record<string, string | boolean | undefined>): ExecutionOptions {

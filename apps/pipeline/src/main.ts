@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import type { RunConfig } from '@savepoint/runner';
+import { type RunConfig, runCommand as runShell } from '@savepoint/runner';
 import {
   findLatestSession,
   findSessionByPRD,
@@ -10,6 +9,7 @@ import {
   SessionManager,
   type SessionSummary,
 } from '@savepoint/session';
+import { createShutdown } from '@savepoint/shutdown';
 import {
   type Backlog,
   type BacklogIssue,
@@ -197,7 +197,7 @@ export async function produceBacklog(
     return parseBacklog(await readText(file, 'backlog'), { source: file });
   }
   if (command.decompose !== undefined) {
-    const output = await captureCommand(command.decompose, { SAVEPOINT_PRD: prdPath });
+    const output = await runPlanner(command.decompose, prdPath);
     return parseBacklog(output, { source: `output of --decompose '${command.decompose}'` });
   }
   return decomposePrd(prdText, { source: prdPath });
@@ -249,31 +249,36 @@ export async function readText(file: string, what: string): Promise<string> {
   }
 }
 
-function captureCommand(command: string, env: Record<string, string>): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('/bin/sh', ['-c', command], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => {
-      err = (err + chunk.toString('utf8')).slice(-2000);
-    });
-    child.once('error', (error) =>
-      reject(new CliError(`--decompose '${command}' could not start: ${error.message}`)),
-    );
-    child.once('close', (code, signal) => {
-      if (code === 0) resolvePromise(Buffer.concat(out).toString('utf8'));
-      else
-        reject(
-          new CliError(
-            `--decompose '${command}' exited with ${signal ? `signal ${signal}` : code}${err ? `: ${err.trim()}` : ''}`,
-          ),
-        );
-    });
+/**
+ * Runs the `--decompose` command in a process group of its own and returns its stdout. A signal
+ * meanwhile ends that group before the CLI exits 130/143/129; nothing has been written by then.
+ */
+async function runPlanner(command: string, prdPath: string): Promise<string> {
+  const say = (message: string) => process.stderr.write(`${message}\n`);
+  const shutdown = createShutdown({ logger: { warn: say, error: say } });
+  const planner = runShell(command, {
+    env: { ...process.env, SAVEPOINT_PRD: prdPath },
+    signal: shutdown.signal,
+    graceMs: 2000,
+    captureStdout: true,
   });
+  shutdown.onShutdown(() => planner.catch(() => undefined), { name: 'stop the planner' });
+  const result = await planner.catch((error: Error) => error);
+  if (shutdown.isShuttingDown) {
+    await shutdown.done;
+    throw new CliError('interrupted while planning; nothing was written', shutdown.exitCode());
+  }
+  shutdown.dispose();
+  if (result instanceof Error) {
+    throw new CliError(`--decompose '${command}' could not start: ${result.message}`);
+  }
+  if (result.exitCode !== 0) {
+    const err = result.output.trim().slice(-2000);
+    throw new CliError(
+      `--decompose '${command}' exited with ${result.signal ? `signal ${result.signal}` : result.exitCode}${err ? `: ${err}` : ''}`,
+    );
+  }
+  return result.stdout ?? '';
 }
 
 function version(): string {
