@@ -1,9 +1,7 @@
-import { parseArgs } from 'node:util';
+import { parseOptions, single, UsageError, wholeNumber } from './options.ts';
 
-/** A mistake in how the command was called: exit code 2, with the usage text. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { USAGE } from './help.ts';
+export { UsageError } from './options.ts';
 
 export type ProgressMode = 'auto' | 'always' | 'never';
 
@@ -28,45 +26,9 @@ export interface ExecutionOptions {
 export type Command =
   | ({ name: 'run'; prdPath: string; backlogPath?: string; decompose?: string } & ExecutionOptions)
   | ({ name: 'resume'; session?: string } & ExecutionOptions)
-  | { name: 'status'; planDir: string; session?: string; json: boolean; tree: boolean }
   | { name: 'validate'; target: string; json: boolean }
-  | { name: 'sessions'; planDir: string; json: boolean }
   | { name: 'help'; topic?: string }
   | { name: 'version' };
-
-export const USAGE = `Usage:
-  savepoint run <prd.md> [--plan-dir DIR] [--backlog FILE | --decompose CMD] [--exec CMD | --simulate MS]
-                         [--concurrency N] [--retries N] [--scope ID] [--qa CMD] [--output quiet|stream]
-                         [--progress auto|always|never] [--json] [--flush subtask|change]
-  savepoint resume [--plan-dir DIR] [--session ID] [execution options as for run]
-  savepoint status [--plan-dir DIR] [--session ID] [--json] [--tree]
-  savepoint validate <tasks.json | session folder> [--json]
-  savepoint sessions [--plan-dir DIR] [--json]
-  savepoint --version | --help
-
-Options:
-  --plan-dir DIR     where sessions live (default ./plan)
-  --backlog FILE     use this tasks.json for a new session instead of decomposing the PRD
-  --decompose CMD    run CMD (PRD path in SAVEPOINT_PRD); its stdout is the backlog for a new session
-  --exec CMD         run CMD through the shell once per subtask; exit 0 means Complete. It gets
-                     SAVEPOINT_ITEM_ID, SAVEPOINT_ITEM_TITLE, SAVEPOINT_ATTEMPT, SAVEPOINT_SESSION_DIR
-                     and SAVEPOINT_ITEM_FILE (JSON: item, ancestors, context_scope, dependencies)
-  --simulate MS      pretend each subtask takes MS milliseconds instead of running a command
-  --concurrency N    run up to N subtasks at once (default 1)
-  --retries N        extra attempts for a failing subtask (default 2)
-  --scope ID         only run subtasks under this id (P1, P1.M2, P1.M2.T3 or P1.M2.T3.S4)
-                     --exec, --concurrency, --retries and --scope are kept in the session's run.json:
-                     resume reuses them, and one given again replaces the stored one
-  --output MODE      quiet (default: progress and failures) or stream (every worker line, prefixed
-                     with its item id); each attempt's output is kept in <session>/logs/
-  --qa CMD           run CMD once when every subtask is Complete; failure output goes to TEST_RESULTS.md
-  --progress MODE    auto (bar in a terminal, plain lines otherwise), always (bar) or never
-  --json             print one JSON object on stdout at the end (progress goes to stderr)
-  --flush WHEN       subtask (default): write status changes after each subtask; change: write
-                     after every status change (slower, loses less of the subtask in flight)
-
-Exit codes: 0 done, 1 some subtasks or QA failed, 2 usage or input error, 3 session locked,
-130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP.`;
 
 const executionOptions = {
   'plan-dir': { type: 'string' },
@@ -93,7 +55,7 @@ export function parseCommand(argv: readonly string[]): Command {
 
   switch (name) {
     case 'run': {
-      const { values, positionals } = parse(rest, {
+      const { values, positionals } = parseOptions(rest, {
         ...executionOptions,
         backlog: { type: 'string' },
         decompose: { type: 'string' },
@@ -114,7 +76,7 @@ export function parseCommand(argv: readonly string[]): Command {
       };
     }
     case 'resume': {
-      const { values, positionals } = parse(rest, {
+      const { values, positionals } = parseOptions(rest, {
         ...executionOptions,
         session: { type: 'string' },
       });
@@ -126,26 +88,8 @@ export function parseCommand(argv: readonly string[]): Command {
         ...execution(values),
       };
     }
-    case 'status': {
-      const { values, positionals } = parse(rest, {
-        'plan-dir': { type: 'string' },
-        session: { type: 'string' },
-        json: { type: 'boolean' },
-        tree: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      });
-      if (values.help) return { name: 'help', topic: name };
-      none(positionals, name);
-      return {
-        name,
-        planDir: values['plan-dir'] ?? 'plan',
-        ...(values.session !== undefined ? { session: values.session } : {}),
-        json: values.json ?? false,
-        tree: values.tree ?? false,
-      };
-    }
     case 'validate': {
-      const { values, positionals } = parse(rest, {
+      const { values, positionals } = parseOptions(rest, {
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       });
@@ -156,28 +100,8 @@ export function parseCommand(argv: readonly string[]): Command {
         json: values.json ?? false,
       };
     }
-    case 'sessions': {
-      const { values, positionals } = parse(rest, {
-        'plan-dir': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      });
-      if (values.help) return { name: 'help', topic: name };
-      none(positionals, name);
-      return { name, planDir: values['plan-dir'] ?? 'plan', json: values.json ?? false };
-    }
     default:
       throw new UsageError(`unknown command '${name}'`);
-  }
-}
-
-type Spec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
-
-function parse<T extends Spec>(args: string[], options: T) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
   }
 }
 
@@ -217,26 +141,12 @@ function execution(values: Record<string, string | boolean | undefined>): Execut
 }
 
 function optionalInteger(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
-    throw new UsageError(`${flag} takes a whole number of 0 or more, not '${value}'`);
-  }
-  return Number(value);
+  return value === undefined ? undefined : wholeNumber(value, flag, 0);
 }
 
 function nonEmpty(value: string, flag: string): string {
   if (value.trim() === '') throw new UsageError(`${flag} needs a command`);
   return value;
-}
-
-function single(positionals: string[], command: string, what: string): string {
-  if (positionals.length === 0) throw new UsageError(`${command} needs ${what}`);
-  if (positionals.length > 1) {
-    throw new UsageError(
-      `${command} takes one ${what}, got ${positionals.length}: ${positionals.join(' ')}`,
-    );
-  }
-  return positionals[0]!;
 }
 
 function none(positionals: string[], command: string): void {

@@ -1,72 +1,65 @@
-import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { DecomposeError, decomposePrd } from '@savepoint/decompose';
-import { type RunConfig, RunnerError } from '@savepoint/runner';
+import { decomposePrd } from '@savepoint/decompose';
+import { type RunConfig, runCommand as runShell } from '@savepoint/runner';
 import {
   carryOverComplete,
   findLatestSession,
   findSessionByPRD,
   listSessions,
-  readSession,
-  SessionError,
   SessionManager,
   type SessionSummary,
 } from '@savepoint/session';
+import { createShutdown } from '@savepoint/shutdown';
 import {
   type Backlog,
-  BacklogError,
   type BacklogIssue,
   checkBacklog,
   createBacklogIndex,
   formatIssue,
   parseBacklog,
-  type Status,
   safeParseBacklog,
 } from '@savepoint/task-schema';
-import { type Command, type ExecutionOptions, parseCommand, USAGE, UsageError } from './args.ts';
-import { countsReport, type Io, planRun, runSession } from './run.ts';
-import { renderTree } from './tree.ts';
+import { type Command, type ExecutionOptions, parseCommand, UsageError } from './args.ts';
+import { COMMANDS, runCommand } from './commands/index.ts';
+import { CliError, describeError, EXIT } from './errors.ts';
+import { helpText } from './help.ts';
+import { type Io, planRun, runSession } from './run.ts';
 
-/** Exit codes of the `savepoint` CLI. */
-export const EXIT = {
-  OK: 0,
-  FAILED: 1,
-  INPUT: 2,
-  LOCKED: 3,
-} as const;
-
-/** An error the CLI reports as one clear message and an exit code, never a stack trace. */
-export class CliError extends Error {
-  override readonly name = 'CliError';
-  constructor(
-    message: string,
-    readonly exitCode: number = EXIT.INPUT,
-  ) {
-    super(message);
-  }
-}
+export { CliError, EXIT } from './errors.ts';
 
 /**
  * Runs the CLI with `argv` (without `node` and the script name) and returns its exit code. Signals
  * during `run`/`resume` end the process from the shutdown hooks with 130/143/129.
  */
 export async function main(argv: readonly string[], io: Io = defaultIo()): Promise<number> {
-  let command: Command;
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    io.stderr.write(`${helpText()}\n`);
+    return EXIT.INPUT;
+  }
+  const end = rest.indexOf('--');
+  if ((end < 0 ? rest : rest.slice(0, end)).some((arg) => arg === '--help' || arg === '-h')) {
+    io.stdout.write(`${helpText(name)}\n`);
+    return EXIT.OK;
+  }
+  let command: Command | undefined;
   try {
-    command = parseCommand(argv);
+    if (!(name in COMMANDS)) command = parseCommand(argv);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr.write(`savepoint: ${error.message}\n\n${USAGE}\n`);
+      const see = KNOWN.has(name) ? `savepoint ${name} --help` : 'savepoint --help';
+      io.stderr.write(`savepoint: ${error.message}\nsee: ${see}\n`);
       return EXIT.INPUT;
     }
     throw error;
   }
   try {
+    if (!command) return await runCommand(name, rest, io);
     switch (command.name) {
       case 'help':
-        io.stdout.write(`${USAGE}\n`);
+        io.stdout.write(`${helpText(command.topic)}\n`);
         return EXIT.OK;
       case 'version':
         io.stdout.write(`${version()}\n`);
@@ -75,18 +68,28 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
         return await run(command, io);
       case 'resume':
         return await resume(command, io);
-      case 'status':
-        return await status(command, io);
       case 'validate':
         return await validate(command, io);
-      case 'sessions':
-        return await sessions(command, io);
     }
   } catch (error) {
-    const { message, exitCode } = describeError(error);
+    if (error instanceof UsageError) {
+      io.stderr.write(`savepoint: ${error.message}\nsee: savepoint ${name} --help\n`);
+      return EXIT.INPUT;
+    }
+    const planDir = error instanceof CliError ? undefined : planDirOf(command, rest);
+    const { message, exitCode } = describeError(error, planDir);
     io.stderr.write(`savepoint: ${message}\n`);
     return exitCode;
   }
+}
+
+const KNOWN = new Set(['run', 'resume', 'validate', ...Object.keys(COMMANDS)]);
+
+function planDirOf(command: Command | undefined, rest: readonly string[]): string | undefined {
+  if (command) return 'planDir' in command ? resolve(command.planDir) : undefined;
+  const at = rest.indexOf('--plan-dir');
+  const given = rest.find((arg) => arg.startsWith('--plan-dir='))?.slice(11);
+  return resolve((at >= 0 ? rest[at + 1] : given) ?? 'plan');
 }
 
 type RunCommand = Extract<Command, { name: 'run' }>;
@@ -161,34 +164,6 @@ function needWorker(config: RunConfig | undefined): RunConfig {
   );
 }
 
-async function status(command: Extract<Command, { name: 'status' }>, io: Io): Promise<number> {
-  const planDir = resolve(command.planDir);
-  const target = await pickSession(planDir, command.session);
-  const snapshot = await readSession(target.path);
-  const index = createBacklogIndex(snapshot.backlog);
-  const counts = index.countByStatus();
-  const report = {
-    session: snapshot.metadata.id,
-    ...countsReport(counts),
-    currentItemId: snapshot.currentItemId,
-  };
-  if (command.json) {
-    io.stdout.write(
-      `${JSON.stringify(command.tree ? { ...report, backlog: snapshot.backlog } : report)}\n`,
-    );
-    return EXIT.OK;
-  }
-  const lines = [
-    `Session ${report.session}${snapshot.metadata.parentSession ? ` (parent ${snapshot.metadata.parentSession})` : ''}`,
-    `  ${report.completed}/${report.total} complete (${report.percentage.toFixed(1)}%), ${report.failed} failed, ${report.remaining} remaining`,
-    `  current item: ${report.currentItemId ?? 'none'}`,
-    `  by status: ${formatCounts(counts)}`,
-  ];
-  if (command.tree) lines.push('', ...renderTree(snapshot.backlog));
-  io.stdout.write(`${lines.join('\n')}\n`);
-  return EXIT.OK;
-}
-
 async function validate(command: Extract<Command, { name: 'validate' }>, io: Io): Promise<number> {
   let file = resolve(command.target);
   const info = await stat(file).catch(() => undefined);
@@ -212,47 +187,9 @@ async function validate(command: Extract<Command, { name: 'validate' }>, io: Io)
   return errors === 0 ? EXIT.OK : EXIT.INPUT;
 }
 
-async function sessions(command: Extract<Command, { name: 'sessions' }>, io: Io): Promise<number> {
-  const planDir = resolve(command.planDir);
-  const found = await listSessions(planDir);
-  const rows = [];
-  for (const summary of found) {
-    const snapshot = await readSession(summary.path);
-    const { total, completed, failed, percentage } = countsReport(
-      createBacklogIndex(snapshot.backlog).countByStatus(),
-    );
-    rows.push({
-      id: summary.id,
-      sequence: summary.sequence,
-      hash: summary.hash,
-      parent: snapshot.metadata.parentSession,
-      createdAt: summary.createdAt.toISOString(),
-      total,
-      completed,
-      failed,
-      percentage,
-    });
-  }
-  if (command.json) {
-    io.stdout.write(`${JSON.stringify({ planDir, sessions: rows })}\n`);
-    return EXIT.OK;
-  }
-  if (rows.length === 0) {
-    io.stdout.write(`No sessions in ${planDir}\n`);
-    return EXIT.OK;
-  }
-  io.stdout.write('SEQ  HASH          PARENT            CREATED                   PROGRESS\n');
-  for (const row of rows) {
-    io.stdout.write(
-      `${String(row.sequence).padStart(3, '0')}  ${row.hash}  ${(row.parent ?? '-').padEnd(16)}  ${row.createdAt}  ${row.completed}/${row.total} (${row.percentage.toFixed(1)}%)${row.failed ? `, ${row.failed} failed` : ''}\n`,
-    );
-  }
-  return EXIT.OK;
-}
-
 /** The backlog of a new session: `--backlog`, `--decompose`, or the built-in outline decomposer. */
-async function produceBacklog(
-  command: RunCommand,
+export async function produceBacklog(
+  command: { backlogPath?: string | undefined; decompose?: string | undefined },
   prdPath: string,
   prdText: string,
 ): Promise<Backlog> {
@@ -261,7 +198,7 @@ async function produceBacklog(
     return parseBacklog(await readText(file, 'backlog'), { source: file });
   }
   if (command.decompose !== undefined) {
-    const output = await captureCommand(command.decompose, { SAVEPOINT_PRD: prdPath });
+    const output = await runPlanner(command.decompose, prdPath);
     return parseBacklog(output, { source: `output of --decompose '${command.decompose}'` });
   }
   return decomposePrd(prdText, { source: prdPath });
@@ -274,7 +211,10 @@ function checkScope(backlog: Backlog, scope: string | undefined): void {
   }
 }
 
-async function pickSession(planDir: string, wanted: string | undefined): Promise<SessionSummary> {
+export async function pickSession(
+  planDir: string,
+  wanted: string | undefined,
+): Promise<SessionSummary> {
   if (wanted === undefined) {
     const latest = await findLatestSession(planDir);
     if (!latest)
@@ -295,7 +235,7 @@ async function pickSession(planDir: string, wanted: string | undefined): Promise
   return match;
 }
 
-async function readText(file: string, what: string): Promise<string> {
+export async function readText(file: string, what: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
@@ -310,76 +250,36 @@ async function readText(file: string, what: string): Promise<string> {
   }
 }
 
-function captureCommand(command: string, env: Record<string, string>): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('/bin/sh', ['-c', command], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => {
-      err = (err + chunk.toString('utf8')).slice(-2000);
-    });
-    child.once('error', (error) =>
-      reject(new CliError(`--decompose '${command}' could not start: ${error.message}`)),
-    );
-    child.once('close', (code, signal) => {
-      if (code === 0) resolvePromise(Buffer.concat(out).toString('utf8'));
-      else
-        reject(
-          new CliError(
-            `--decompose '${command}' exited with ${signal ? `signal ${signal}` : code}${err ? `: ${err.trim()}` : ''}`,
-          ),
-        );
-    });
+/**
+ * Runs the `--decompose` command in a process group of its own and returns its stdout. A signal
+ * meanwhile ends that group before the CLI exits 130/143/129; nothing has been written by then.
+ */
+async function runPlanner(command: string, prdPath: string): Promise<string> {
+  const say = (message: string) => process.stderr.write(`${message}\n`);
+  const shutdown = createShutdown({ logger: { warn: say, error: say } });
+  const planner = runShell(command, {
+    env: { ...process.env, SAVEPOINT_PRD: prdPath },
+    signal: shutdown.signal,
+    graceMs: 2000,
+    captureStdout: true,
   });
-}
-
-function describeError(error: unknown): { message: string; exitCode: number } {
-  if (error instanceof CliError) return { message: error.message, exitCode: error.exitCode };
-  if (error instanceof DecomposeError) return { message: error.message, exitCode: EXIT.INPUT };
-  if (error instanceof BacklogError) {
-    const shown = error.issues.filter((issue) => issue.severity === 'error').slice(0, 20);
-    const lines = shown.map((issue) => `  ${formatIssue(issue)}`);
-    const more =
-      error.issues.length > shown.length
-        ? [`  ... and ${error.issues.length - shown.length} more`]
-        : [];
-    const head = error.source ? `${error.source}: invalid backlog (${error.code})` : error.message;
-    return { message: [head, ...lines, ...more].join('\n'), exitCode: EXIT.INPUT };
+  shutdown.onShutdown(() => planner.catch(() => undefined), { name: 'stop the planner' });
+  const result = await planner.catch((error: Error) => error);
+  if (shutdown.isShuttingDown) {
+    await shutdown.done;
+    throw new CliError('interrupted while planning; nothing was written', shutdown.exitCode());
   }
-  if (error instanceof RunnerError) {
-    return {
-      message: error.message,
-      exitCode: error.code === 'INVALID_CONFIG' ? EXIT.INPUT : EXIT.FAILED,
-    };
+  shutdown.dispose();
+  if (result instanceof Error) {
+    throw new CliError(`--decompose '${command}' could not start: ${result.message}`);
   }
-  if (error instanceof SessionError) {
-    if (error.code === 'LOCKED') return { message: error.message, exitCode: EXIT.LOCKED };
-    if (
-      error.code === 'INVALID_BACKLOG' ||
-      error.code === 'NOT_FOUND' ||
-      error.code === 'INCOMPLETE_SESSION' ||
-      error.code === 'CORRUPT' ||
-      error.code === 'UNKNOWN_ITEM'
-    ) {
-      return { message: error.message, exitCode: EXIT.INPUT };
-    }
-    return { message: error.message, exitCode: EXIT.FAILED };
+  if (result.exitCode !== 0) {
+    const err = result.output.trim().slice(-2000);
+    throw new CliError(
+      `--decompose '${command}' exited with ${result.signal ? `signal ${result.signal}` : result.exitCode}${err ? `: ${err}` : ''}`,
+    );
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return { message: `unexpected error: ${message}`, exitCode: EXIT.FAILED };
-}
-
-function formatCounts(counts: Record<Status, number>): string {
-  return (
-    Object.entries(counts)
-      .filter(([, n]) => n > 0)
-      .map(([status, n]) => `${status} ${n}`)
-      .join(', ') || 'none'
-  );
+  return result.stdout ?? '';
 }
 
 function version(): string {

@@ -15,6 +15,7 @@ import type { SessionManager } from '@savepoint/session';
 import { createShutdown } from '@savepoint/shutdown';
 import type { Status } from '@savepoint/task-schema';
 import type { ExecutionOptions } from './args.ts';
+import { resumeCommand } from './hint.ts';
 
 /** Where the CLI writes: progress and messages go to `stderr`, results to `stdout`. */
 export interface Io {
@@ -74,21 +75,38 @@ export async function runSession(
     completed: counts.Complete,
     groupOf: prefixGroups({ levels: 2 }),
   });
+  // The opening line comes before the first progress line; the summary is printed once, on stdout,
+  // so the plain renderer's own closing line is muted.
+  io.stderr.write(
+    `${state.isNew ? (state.isDelta ? 'New delta session' : 'New session') : 'Resuming session'} ${session.id}` +
+      (state.isDelta && session.parentSession ? ` (parent ${session.parentSession})` : '') +
+      (scope ? `, scope ${scope}` : '') +
+      ((config.concurrency ?? 1) > 1 ? `, ${config.concurrency} at once` : '') +
+      '\n',
+  );
+  let muted = false;
   const renderer = createRenderer({
-    stream: io.stderr,
+    stream: {
+      write: (chunk: string) => muted || io.stderr.write(chunk),
+      isTTY: io.stderr.isTTY ?? false,
+      ...(io.stderr.columns === undefined ? {} : { columns: io.stderr.columns }),
+    },
     tracker,
     mode: options.progress,
     env: io.env,
   });
-  const say = (message: string) => renderer.log(message);
-  say(
-    `${state.isNew ? (state.isDelta ? 'New delta session' : 'New session') : 'Resuming session'} ${session.id}` +
-      (state.isDelta && session.parentSession ? ` (parent ${session.parentSession})` : '') +
-      (scope ? `, scope ${scope}` : '') +
-      ((config.concurrency ?? 1) > 1 ? `, ${config.concurrency} at once` : ''),
-  );
+  const stopRenderer = () => {
+    if (renderer.kind === 'plain') muted = true;
+    renderer.stop();
+  };
+  const say = (message: string) =>
+    muted ? io.stderr.write(`${message}\n`) : renderer.log(message);
 
-  const shutdown = createShutdown({ timeoutMs: GRACE_MS + 28_000 });
+  const shutdown = createShutdown({
+    timeoutMs: GRACE_MS + 28_000,
+    // Sentences only: the details objects the library passes along are for structured loggers.
+    logger: { warn: (message) => say(message), error: (message) => say(message) },
+  });
   const runner = createRunner({
     session: manager,
     worker:
@@ -117,14 +135,16 @@ export async function runSession(
   shutdown.onShutdown(() => saveBacklog(manager), { name: 'save backlog' });
   shutdown.onShutdown(
     () => {
-      renderer.stop();
-      const where = `savepoint resume --plan-dir ${session.path.replace(/\/[^/]+$/, '')} --session ${session.id}`;
+      stopRenderer();
+      const resume = resumeCommand({ ...options, session: session.id }, io.env);
       if (options.json) {
-        const result = { ...resultObject(), interrupted: true, exitCode: shutdown.exitCode() };
-        io.stdout.write(`${JSON.stringify(result)}\n`);
+        const exitCode = shutdown.exitCode();
+        io.stdout.write(
+          `${JSON.stringify({ ...resultObject(), interrupted: true, exitCode, resume })}\n`,
+        );
       } else {
         io.stdout.write(
-          `Interrupted. ${summaryLine(tracker.getProgress())}. Resume with: ${where}\n`,
+          `Interrupted. ${summaryLine(tracker.getProgress())}. Resume with: ${resume}\n`,
         );
       }
     },
@@ -135,7 +155,7 @@ export async function runSession(
     // A second signal: no time for the workers to stop cleanly. End them, write what is known.
     runner.forceStop();
     manager.flushSync();
-    renderer.stop();
+    stopRenderer();
   });
 
   try {
@@ -143,7 +163,7 @@ export async function runSession(
   } catch (error) {
     if (!shutdown.isShuttingDown) {
       shutdown.dispose();
-      renderer.stop();
+      stopRenderer();
       await manager.close().catch(() => undefined);
       throw error;
     }
@@ -189,7 +209,11 @@ export async function runSession(
       );
     }
     if (done.reaped > 0) say(`Ended ${done.reaped} process(es) left by a killed run`);
-    if (done.failed.length > 0) say(`Wrote ${session.path}/ERROR_REPORT.md`);
+    if (done.errorReport !== 'unchanged') {
+      say(
+        `${done.errorReport === 'written' ? 'Wrote' : 'Removed'} ${session.path}/ERROR_REPORT.md`,
+      );
+    }
     const everything = index.countByStatus();
     const allDone = everything.Complete + everything.Obsolete === sumCounts(everything);
     let qa: 'passed' | 'failed' | 'skipped' = 'skipped';
@@ -224,14 +248,17 @@ export async function runSession(
       qa,
       exitCode,
     };
-    renderer.stop();
+    stopRenderer();
     await manager.close();
     if (options.json) {
       io.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
       const blocked = done.blocked.size;
       io.stdout.write(
-        `${exitCode === 0 ? 'Done.' : 'Finished with failures.'} ${summaryLine(tracker.getProgress())}.${blocked > 0 ? ` ${blocked} subtask(s) blocked by failures.` : ''}\n`,
+        `${exitCode === 0 ? 'Done.' : 'Finished with failures.'} ${summaryLine(tracker.getProgress())}.` +
+          (blocked > 0 ? ` ${blocked} subtask(s) blocked by failures.` : '') +
+          (qa === 'failed' ? ` QA failed: see ${session.path}/TEST_RESULTS.md.` : '') +
+          '\n',
       );
     }
     return exitCode;

@@ -425,17 +425,37 @@ describe('bad input', () => {
     expectNothingWritten(w.plan);
   });
 
-  it('usage errors: exit 2 with the usage text', async () => {
+  it('usage errors: exit 2 with one line and where to find the help', async () => {
     const w = workspace();
-    for (const args of [
-      ['run'],
-      ['frobnicate'],
-      ['run', 'a.md', '--retries', 'many'],
-      ['status', '--bogus'],
-    ]) {
-      const result = await runCli(args, w.dir);
+    for (const [args, message, see] of [
+      [['run'], 'run needs <prd.md>', 'savepoint run --help'],
+      [['frobnicate'], "unknown command 'frobnicate'", 'savepoint --help'],
+      [
+        ['run', 'a.md', '--retries', 'many'],
+        '--retries needs a whole number of 0 or more, got many',
+        'savepoint run --help',
+      ],
+      [
+        ['run', 'a.md', '--retries', '-1'],
+        '--retries needs a whole number of 0 or more, got -1',
+        'savepoint run --help',
+      ],
+      [['status', '--bogus'], 'unknown option --bogus', 'savepoint status --help'],
+      [['status', '--plan-dir'], '--plan-dir needs a value', 'savepoint status --help'],
+      [['sessions', '--json=yes'], '--json takes no value', 'savepoint sessions --help'],
+      [['resume', '--exec', '--json'], '--exec needs a value', 'savepoint resume --help'],
+      [['show'], 'show needs <id>', 'savepoint show --help'],
+      [
+        ['set-status', 'P1', 'Done'],
+        "set-status takes Planned, Complete, Failed, Obsolete as the status, got 'Done'",
+        'savepoint set-status --help',
+      ],
+    ] as const) {
+      const result = await runCli([...args], w.dir);
       expect(result.code, args.join(' ')).toBe(2);
-      expect(result.stderr).toContain('Usage:');
+      expect(result.stderr.split('\n')[0]).toContain(message);
+      expect(result.stderr).toBe(`${result.stderr.split('\n')[0]}\nsee: ${see}\n`);
+      expect(result.stderr).not.toMatch(/ambiguous|Usage:|TypeError|ERR_/);
     }
   });
 

@@ -303,6 +303,25 @@ describe('no process outlives the CLI', () => {
     await expectNoneLeft(marker.text);
   }, 60_000);
 
+  it('on Ctrl-C while a slow --decompose plans: the planner and its children are ended', async () => {
+    const w = workspace();
+    const marker = newMarker();
+    // The planner leaves a background child and would print a backlog only after a minute.
+    const planner = `sleep 123 >/dev/null 2>&1 & echo planning >> "${w.log}"; sleep 60; cat "${w.backlog}"`;
+    const cli = startCli(
+      ['run', w.prd, '--plan-dir', w.plan, '--decompose', planner, '--simulate', '1'],
+      w.dir,
+      marker.env,
+    );
+    await waitFor(() => readLines(w.log).length === 1, 20_000, 'the planner to start');
+    cli.child.kill('SIGINT');
+    const result = await cli.result;
+    expect(result.code, result.stderr).toBe(130);
+    expect(result.stderr).toContain('interrupted while planning; nothing was written');
+    expect(existsSync(w.plan)).toBe(false);
+    await expectNoneLeft(marker.text);
+  }, 60_000);
+
   it('after kill -9 of the CLI: the next resume ends the old workers before running again', async () => {
     const w = workspace(independent(2));
     const marker = newMarker();

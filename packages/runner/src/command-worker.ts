@@ -92,6 +92,11 @@ export interface RunCommandOptions {
   graceMs?: number;
   /** How much of the end of the output to keep, in characters. @default 65536 */
   tailBytes?: number;
+  /**
+   * Keep standard output whole and apart, in `stdout`, for a command whose output is its result
+   * (a planner); `output` then holds only the end of standard error. @default false
+   */
+  captureStdout?: boolean;
 }
 
 /** What {@link runCommand} reports. */
@@ -100,8 +105,10 @@ export interface CommandResult {
   exitCode: number | null;
   /** The signal that ended the shell, if any. */
   signal: string | null;
-  /** The end of stdout and stderr, interleaved as they arrived. */
+  /** The end of stdout and stderr, interleaved as they arrived (only stderr with `captureStdout`). */
   output: string;
+  /** All of stdout with `captureStdout`, else `null`. */
+  stdout: string | null;
   /** Whether the signal stopped it. */
   aborted: boolean;
 }
@@ -123,6 +130,7 @@ export async function runCommand(
   const signal = options.signal ?? new AbortController().signal;
   const tailBytes = options.tailBytes ?? 64 * 1024;
   let output = '';
+  const stdout: Buffer[] | null = options.captureStdout ? [] : null;
   let ended: Promise<void> = Promise.resolve();
   const result = await runInGroup(command, {
     env: options.env ?? process.env,
@@ -132,6 +140,7 @@ export async function runCommand(
     onOutput: (chunk) => {
       output = (output + chunk.toString('utf8')).slice(-tailBytes);
     },
+    ...(stdout ? { onStdout: (chunk: Buffer) => stdout.push(chunk) } : {}),
     track: () => {
       let release!: () => void;
       ended = new Promise((resolve) => {
@@ -146,6 +155,7 @@ export async function runCommand(
     exitCode: result.exitCode ?? null,
     signal: result.signal ?? null,
     output,
+    stdout: stdout && Buffer.concat(stdout).toString('utf8'),
     aborted: signal.aborted,
   };
 }
@@ -158,6 +168,8 @@ function runInGroup(
     graceMs: number;
     signal: AbortSignal;
     onOutput: (chunk: Buffer) => void;
+    /** Where stdout goes when it is not mixed into `onOutput`. */
+    onStdout?: (chunk: Buffer) => void;
     track: (pgid: number) => () => void;
     what: string;
   },
@@ -182,7 +194,7 @@ function runInGroup(
       return;
     }
     const release = options.track(pgid);
-    child.stdout.on('data', options.onOutput);
+    child.stdout.on('data', options.onStdout ?? options.onOutput);
     child.stderr.on('data', options.onOutput);
 
     let ending: Promise<void> | undefined;

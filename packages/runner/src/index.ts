@@ -13,7 +13,7 @@ export {
 } from './errors.ts';
 export { GROUPS_FILE } from './internal/process-groups.ts';
 export { describeItem, ENV_VALUE_LIMIT, safeEnvValue } from './item-details.ts';
-export { blockedSubtasks, errorReport, testResults } from './report.ts';
+export { blockedSubtasks, errorReport, syncErrorReport, testResults } from './report.ts';
 export { RUN_CONFIG_FILE, type RunConfig, readRunConfig, writeRunConfig } from './run-config.ts';
 export { createRunner, type Runner, type RunnerOptions } from './runner.ts';
 export { simulatedWorker } from './simulate.ts';

@@ -1,29 +1,90 @@
-import type { ReadonlyBacklogIndex } from '@savepoint/session';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ReadonlyBacklogIndex, SessionManager } from '@savepoint/session';
+import type { Status } from '@savepoint/task-schema';
 import type { FailureRecord } from './types.ts';
 
 /**
- * Subtasks in scope that are not done and wait, directly or not, on something that is not done:
- * after a run that ended by itself, those are blocked by a failure (or by a dependency outside the
- * scope). Maps each to the dependencies it waits on.
+ * Subtasks in scope, neither done nor Failed, that wait (directly or through other blocked work)
+ * on a Failed subtask, each mapped to the dependencies it waits on for that reason. Work that only
+ * waits on something still to do is not blocked, so this holds in the middle of a run too.
  */
 export function blockedSubtasks(
-  index: Pick<ReadonlyBacklogIndex, 'subtasks' | 'blockers'>,
+  index: Pick<ReadonlyBacklogIndex, 'subtasks' | 'blockers' | 'ancestors'>,
   scope?: string,
 ): Map<string, string[]> {
-  const blocked = new Map<string, string[]>();
-  for (const subtask of index.subtasks(scope)) {
-    if (subtask.status === 'Complete' || subtask.status === 'Obsolete') continue;
-    if (subtask.status === 'Failed') continue;
-    const waits = index.blockers(subtask.id);
-    if (waits.length > 0) blocked.set(subtask.id, waits);
+  const stuck = new Map<string, string[]>();
+  const failing = new Set<string>();
+  const mark = (id: string) => {
+    failing.add(id);
+    for (const container of index.ancestors(id)) failing.add(container.id);
+  };
+  for (const subtask of index.subtasks()) if (subtask.status === 'Failed') mark(subtask.id);
+  // Depth-first order puts most dependencies first; repeat until nothing new is found.
+  for (let grew = failing.size > 0; grew; ) {
+    grew = false;
+    for (const subtask of index.subtasks(scope)) {
+      if (SETTLED.has(subtask.status) || stuck.has(subtask.id)) continue;
+      const waits = index.blockers(subtask.id).filter((id) => failing.has(id));
+      if (waits.length > 0) {
+        stuck.set(subtask.id, waits);
+        mark(subtask.id);
+        grew = true;
+      }
+    }
   }
-  return blocked;
+  return stuck;
 }
 
-/** The text of ERROR_REPORT.md: every failed subtask, its attempts, exit, log and last output. */
+const SETTLED = new Set<Status>(['Complete', 'Obsolete', 'Failed']);
+
+/**
+ * Brings the session's ERROR_REPORT.md in line with the Failed subtasks it holds now: rewritten
+ * while some are Failed (`failures` of this run first-hand, earlier ones kept from the old report),
+ * removed once none is. Resolves to what it did.
+ *
+ * @throws SessionError when the report cannot be written
+ */
+export async function syncErrorReport(
+  manager: SessionManager,
+  failures: readonly FailureRecord[],
+): Promise<'written' | 'removed' | 'unchanged'> {
+  const state = manager.currentSession;
+  if (!state)
+    throw new TypeError('syncErrorReport expected a session manager with an open session');
+  const file = join(state.metadata.path, 'ERROR_REPORT.md');
+  const old = await readFile(file, 'utf8').catch(() => undefined);
+  const failed = manager.index.subtasks().filter((s) => s.status === 'Failed');
+  if (failed.length === 0) {
+    if (old === undefined) return 'unchanged';
+    await rm(file, { force: true });
+    return 'removed';
+  }
+  const earlier = new Map<string, string>();
+  for (const section of (old ?? '').split(/^(?=## )/m).slice(1)) {
+    const id = /^## (\S+): /.exec(section)?.[1];
+    if (id) earlier.set(id, section.trimEnd());
+  }
+  const fresh = new Map(failures.map((record) => [record.id, record]));
+  const entries = failed.map(
+    (s) =>
+      fresh.get(s.id) ??
+      earlier.get(s.id) ??
+      `## ${s.id}: ${oneLine(s.title)}\n\n- Failed in an earlier run; no details were recorded.`,
+  );
+  const text = errorReport(state.metadata.id, entries, blockedSubtasks(manager.index));
+  if (text === old) return 'unchanged';
+  await manager.writeArtifact('ERROR_REPORT.md', text);
+  return 'written';
+}
+
+/**
+ * The text of ERROR_REPORT.md: every failed subtask, its attempts, exit, log and last output. An
+ * entry given as text is a section kept from an earlier report, used as it is.
+ */
 export function errorReport(
   session: string,
-  failures: readonly FailureRecord[],
+  failures: readonly (FailureRecord | string)[],
   blocked: ReadonlyMap<string, readonly string[]>,
 ): string {
   const lines = [
@@ -35,6 +96,10 @@ export function errorReport(
     '',
   ];
   for (const failure of failures) {
+    if (typeof failure === 'string') {
+      lines.push(failure, '');
+      continue;
+    }
     lines.push(
       `## ${failure.id}: ${oneLine(failure.title)}`,
       '',

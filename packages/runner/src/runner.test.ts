@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { readSession, SessionManager } from '@savepoint/session';
 import type { Backlog, Subtask } from '@savepoint/task-schema';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { commandWorker } from './command-worker.ts';
+import { commandWorker, runCommand } from './command-worker.ts';
+import { blockedSubtasks } from './report.ts';
 import { createRunner, type RunnerOptions } from './runner.ts';
 import type { RunnerEvent, Worker } from './types.ts';
 import { createSessionSource, type WorkSource } from './work-source.ts';
@@ -314,5 +315,80 @@ describe('commandWorker', () => {
     expect(stat === '' || / Z /.test(stat)).toBe(true);
     expect(existsSync(join(path, 'workers.json'))).toBe(false);
     await manager.close();
+  });
+});
+
+describe('ERROR_REPORT.md', () => {
+  it('follows the Failed subtasks: kept for an earlier failure, removed once none is left', async () => {
+    const manager = await open([[], [0], []]);
+    const report = join(manager.currentSession!.metadata.path, 'ERROR_REPORT.md');
+    const first = await run(manager, (item) =>
+      item.id === 'P1.M1.T1.S1' ? { ok: false, message: 'first failure' } : undefined,
+    ).done;
+    expect(first.errorReport).toBe('written');
+    expect(readFileSync(report, 'utf8')).toContain('first failure');
+
+    // A run that changes nothing about the failure keeps the report as it was.
+    manager.updateItemStatus('P1.M1.T1.S3', 'Planned');
+    const again = await run(manager, () => undefined, { scope: 'P1.M1.T1.S3' }).done;
+    expect(again.failed).toEqual([]);
+    expect(again.errorReport).toBe('unchanged');
+    expect(readFileSync(report, 'utf8')).toContain('first failure');
+
+    const fixed = await run(manager, () => undefined).done;
+    expect(fixed.completed).toEqual(['P1.M1.T1.S1', 'P1.M1.T1.S2']);
+    expect(fixed.errorReport).toBe('removed');
+    expect(existsSync(report)).toBe(false);
+    await manager.close();
+  });
+
+  it('blockedSubtasks names only what waits on a failure, also in the middle of a run', async () => {
+    const manager = await open([[], [0], [1], [], [3]]);
+    manager.updateItemStatus('P1.M1.T1.S1', 'Failed');
+    // S2 waits on the failure, S3 on S2 (blocked in turn); S5 waits on S4, which may still run.
+    expect([...blockedSubtasks(manager.index).entries()]).toEqual([
+      ['P1.M1.T1.S2', ['P1.M1.T1.S1']],
+      ['P1.M1.T1.S3', ['P1.M1.T1.S2']],
+    ]);
+    await manager.close();
+  });
+});
+
+describe('runCommand', () => {
+  it('keeps stdout whole and apart with captureStdout', async () => {
+    const result = await runCommand(
+      'for i in 1 2 3; do echo "line $i"; done; echo oops >&2; exit 4',
+      { captureStdout: true, graceMs: 500 },
+    );
+    expect(result).toMatchObject({
+      exitCode: 4,
+      aborted: false,
+      stdout: 'line 1\nline 2\nline 3\n',
+    });
+    expect(result.output).toBe('oops\n');
+    expect((await runCommand('echo mixed', { graceMs: 500 })).stdout).toBeNull();
+  });
+
+  it('ends the whole group, background children included, when the signal aborts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runner-command-'));
+    dirs.push(dir);
+    const pidFile = join(dir, 'bg.pid');
+    const controller = new AbortController();
+    const running = runCommand(`sleep 60 & echo $! > "${pidFile}"; sleep 60`, {
+      signal: controller.signal,
+      graceMs: 500,
+    });
+    await vi.waitFor(
+      () => expect(existsSync(pidFile) && readFileSync(pidFile, 'utf8')).toMatch(/\d/),
+      {
+        timeout: 10_000,
+      },
+    );
+    controller.abort();
+    const result = await running;
+    expect(result.aborted).toBe(true);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
+    expect(stat === '' || / Z /.test(stat)).toBe(true);
   });
 });

@@ -7,7 +7,7 @@ import { RunnerError } from './errors.ts';
 import { TOKEN_VARIABLE } from './internal/proc.ts';
 import { ProcessGroups } from './internal/process-groups.ts';
 import { describeItem } from './item-details.ts';
-import { blockedSubtasks, errorReport } from './report.ts';
+import { blockedSubtasks, syncErrorReport } from './report.ts';
 import type {
   FailureRecord,
   RunnerEvent,
@@ -48,7 +48,10 @@ export interface RunnerOptions {
   tailLines?: number;
   /** When statuses are written: after every outcome, or after every change. @default 'outcome' */
   flush?: 'outcome' | 'change';
-  /** Write ERROR_REPORT.md into the session when subtasks failed. @default true */
+  /**
+   * Keep the session's ERROR_REPORT.md in line with its Failed subtasks when `run()` ends
+   * (interrupted or not): written while some are Failed, removed once none is. @default true
+   */
   errorReport?: boolean;
   /** Where work comes from; the default claims through `session`'s index. */
   source?: WorkSource;
@@ -131,6 +134,7 @@ export function createRunner(options: RunnerOptions): Runner {
       interrupted: false,
       recovered: [],
       reaped: 0,
+      errorReport: 'unchanged',
     };
     // A killed run's processes must be gone before any of its subtasks can run again.
     summary.reaped = await groups.open();
@@ -179,14 +183,9 @@ export function createRunner(options: RunnerOptions): Runner {
     if (failure !== undefined) throw failure;
 
     summary.interrupted = stop.aborted;
-    if (!summary.interrupted) {
-      summary.blocked = blockedSubtasks(manager.index, options.scope);
-      if (summary.failed.length > 0 && options.errorReport !== false) {
-        await manager.writeArtifact(
-          'ERROR_REPORT.md',
-          errorReport(state!.metadata.id, summary.failed, summary.blocked),
-        );
-      }
+    if (!summary.interrupted) summary.blocked = blockedSubtasks(manager.index, options.scope);
+    if (options.errorReport !== false) {
+      summary.errorReport = await syncErrorReport(manager, summary.failed);
     }
     return summary;
   }

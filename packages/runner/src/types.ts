@@ -115,7 +115,7 @@ export interface RunSummary {
   completed: string[];
   /** Subtasks that ended Failed in this run. */
   failed: FailureRecord[];
-  /** Subtasks in scope that wait, directly or not, on something not done that will not run now. */
+  /** Subtasks in scope that wait, directly or not, on a Failed subtask (empty when interrupted). */
   blocked: Map<string, string[]>;
   /** Whether the signal stopped the run (in-flight subtasks went back to Planned). */
   interrupted: boolean;
@@ -123,4 +123,6 @@ export interface RunSummary {
   recovered: string[];
   /** Processes of an earlier, killed run that were still alive and were ended. */
   reaped: number;
+  /** What happened to ERROR_REPORT.md at the end of the run. */
+  errorReport: 'written' | 'removed' | 'unchanged';
 }

@@ -1,0 +1,25 @@
+import { parseOptions } from '../options.ts';
+import type { Io } from '../run.ts';
+import { next } from './next.ts';
+import { plan } from './plan.ts';
+import { setStatus } from './set-status.ts';
+import type { CliCommand } from './shared.ts';
+import { show } from './show.ts';
+import { sessions, status } from './status.ts';
+
+/** Commands that live in a module of their own, by name. */
+export const COMMANDS: Readonly<Record<string, CliCommand>> = {
+  plan,
+  show,
+  next,
+  'set-status': setStatus,
+  status,
+  sessions,
+};
+
+/** Parses `args` for the command `name` (one of {@link COMMANDS}) and runs it. */
+export async function runCommand(name: string, args: readonly string[], io: Io): Promise<number> {
+  const command = COMMANDS[name]!;
+  const { values, positionals } = parseOptions(args, command.options);
+  return command.run(values, positionals, io);
+}

@@ -1,0 +1,140 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { blockedSubtasks } from '@savepoint/runner';
+import { listSessions, readSession, SessionError } from '@savepoint/session';
+import { createBacklogIndex, type Status } from '@savepoint/task-schema';
+import { describeError } from '../errors.ts';
+import { UsageError } from '../options.ts';
+import { countsReport } from '../run.ts';
+import { renderTree } from '../tree.ts';
+import { type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
+
+const LISTED = 20;
+
+/** `savepoint status`: where a session stands, with the fields `run --json` reports. */
+export const status: CliCommand = {
+  options: { ...SESSION_SPEC, tree: { type: 'boolean' } },
+  async run(values, positionals, io) {
+    if (positionals.length > 0)
+      throw new UsageError(`status takes no arguments, got: ${positionals.join(' ')}`);
+    const { snapshot, index } = await readChosen(values);
+    const counts = index.countByStatus();
+    const failed = index.subtasks().filter((s) => s.status === 'Failed');
+    const blocked = blockedSubtasks(index);
+    const { metadata } = snapshot;
+    const report = {
+      session: metadata.id,
+      sessionDir: metadata.path,
+      scope: null,
+      ...countsReport(counts),
+      currentItemId: snapshot.currentItemId,
+      failedItems: failed.map(({ id, title }) => ({ id, title })),
+      recovered: [],
+      inFlight: snapshot.inFlight,
+      blocked: [...blocked.keys()],
+      qa: existsSync(join(metadata.path, 'TEST_RESULTS.md')) ? 'failed' : null,
+      exitCode: 0,
+    };
+    if (values.json) {
+      print(io, values.tree ? { ...report, backlog: snapshot.backlog } : report, undefined);
+      return 0;
+    }
+    const lines = [
+      `Session ${report.session}${metadata.parentSession ? ` (parent ${metadata.parentSession})` : ''}`,
+      `  ${report.completed}/${report.total} complete (${report.percentage.toFixed(1)}%), ${report.failed} failed, ${blocked.size} blocked, ${report.remaining} remaining`,
+      `  current item: ${report.currentItemId ?? 'none'}`,
+      `  by status: ${formatCounts(counts)}`,
+      ...listed(
+        'failed',
+        failed.map((s) => `${s.id} ${s.title}`),
+      ),
+      ...listed(
+        'blocked',
+        [...blocked].map(([id, by]) => `${id} ${index.get(id)!.title} (waits on ${by.join(', ')})`),
+      ),
+    ];
+    if (report.qa) lines.push(`  QA failed: see ${join(metadata.path, 'TEST_RESULTS.md')}`);
+    if (values.tree) lines.push('', ...renderTree(snapshot.backlog));
+    print(io, null, lines);
+    return 0;
+  },
+};
+
+/** `savepoint sessions`: every session of a plan folder; a damaged one is listed as damaged. */
+export const sessions: CliCommand = {
+  options: { 'plan-dir': { type: 'string' }, json: { type: 'boolean' } },
+  async run(values, positionals, io) {
+    if (positionals.length > 0)
+      throw new UsageError(`sessions takes no arguments, got: ${positionals.join(' ')}`);
+    const planDir = resolve((values['plan-dir'] as string | undefined) ?? 'plan');
+    const rows = [];
+    const damaged: string[] = [];
+    for (const summary of await listSessions(planDir)) {
+      const row = {
+        id: summary.id,
+        sequence: summary.sequence,
+        hash: summary.hash,
+        createdAt: summary.createdAt.toISOString(),
+      };
+      try {
+        const snapshot = await readSession(summary.path);
+        const { total, completed, failed, percentage } = countsReport(
+          createBacklogIndex(snapshot.backlog).countByStatus(),
+        );
+        rows.push({
+          ...row,
+          parent: snapshot.metadata.parentSession,
+          damaged: null,
+          total,
+          completed,
+          failed,
+          percentage,
+        });
+      } catch (error) {
+        if (!(error instanceof SessionError)) throw error;
+        const { message } = describeError(error);
+        damaged.push(message);
+        rows.push({
+          ...row,
+          parent: null,
+          damaged: message.split('\n')[0]!,
+          total: null,
+          completed: null,
+          failed: null,
+          percentage: null,
+        });
+      }
+    }
+    if (values.json) print(io, { planDir, sessions: rows }, undefined);
+    else if (rows.length === 0) print(io, null, [`No sessions in ${planDir}`]);
+    else {
+      const lines = ['SEQ  HASH          PARENT            CREATED                   PROGRESS'];
+      for (const row of rows) {
+        const progress = row.damaged
+          ? 'DAMAGED (see below)'
+          : `${row.completed}/${row.total} (${row.percentage!.toFixed(1)}%)${row.failed ? `, ${row.failed} failed` : ''}`;
+        lines.push(
+          `${String(row.sequence).padStart(3, '0')}  ${row.hash}  ${(row.parent ?? '-').padEnd(16)}  ${row.createdAt}  ${progress}`,
+        );
+      }
+      print(io, null, lines);
+    }
+    for (const message of damaged) io.stderr.write(`savepoint: damaged session: ${message}\n`);
+    return damaged.length > 0 ? 2 : 0;
+  },
+};
+
+function listed(what: string, entries: string[]): string[] {
+  if (entries.length === 0) return [];
+  const more = entries.length > LISTED ? [`    ... and ${entries.length - LISTED} more`] : [];
+  return [`  ${what}:`, ...entries.slice(0, LISTED).map((e) => `    ${e}`), ...more];
+}
+
+function formatCounts(counts: Record<Status, number>): string {
+  return (
+    Object.entries(counts)
+      .filter(([, n]) => n > 0)
+      .map(([s, n]) => `${s} ${n}`)
+      .join(', ') || 'none'
+  );
+}

@@ -1,0 +1,108 @@
+const EXEC_OPTIONS = `  --plan-dir DIR     where sessions live (default ./plan)
+  --exec CMD         run CMD through the shell once per subtask; exit 0 means Complete. It gets
+                     SAVEPOINT_ITEM_ID, SAVEPOINT_ITEM_TITLE, SAVEPOINT_ATTEMPT, SAVEPOINT_SESSION_DIR
+                     and SAVEPOINT_ITEM_FILE (JSON: item, ancestors, context_scope, dependencies)
+  --simulate MS      pretend each subtask takes MS milliseconds instead of running a command
+                     (a session needs one of the two, or an --exec stored by an earlier run)
+  --concurrency N    run up to N subtasks at once (default 1)
+  --retries N        extra attempts for a failing subtask (default 2)
+  --scope ID         only run subtasks under this id (P1, P1.M2, P1.M2.T3 or P1.M2.T3.S4)
+                     --exec, --concurrency, --retries and --scope are kept in the session's run.json:
+                     resume reuses them, and one given again replaces the stored one
+  --output MODE      quiet (default: progress and failures) or stream (every worker line, prefixed
+                     with its item id); each attempt's output is kept in <session>/logs/
+  --qa CMD           run CMD once when every subtask is Complete; failure output goes to TEST_RESULTS.md
+  --progress MODE    auto (bar in a terminal, plain lines otherwise), always (bar) or never
+  --json             print one JSON object on stdout at the end (progress goes to stderr)
+  --flush WHEN       subtask (default): write status changes after each subtask; change: write
+                     after every status change (slower, loses less of the subtask in flight)`;
+
+const SESSION_OPTIONS = `  --plan-dir DIR     where sessions live (default ./plan)
+  --session ID       which session: folder name, sequence number or PRD hash (default: the latest)`;
+
+/** The help text of each command, printed by `savepoint <command> --help`. */
+export const HELP: Readonly<Record<string, string>> = {
+  run: `Usage: savepoint run <prd.md> [options]
+
+Works through the PRD's backlog: resumes the PRD's session, starts a delta session when the PRD
+changed, or creates the first session.
+
+Options:
+  --backlog FILE     use this tasks.json for a new session instead of decomposing the PRD
+  --decompose CMD    run CMD (PRD path in SAVEPOINT_PRD); its stdout is the backlog for a new session
+${EXEC_OPTIONS}`,
+  resume: `Usage: savepoint resume [options]
+
+Continues a session without re-planning.
+
+Options:
+  --session ID       which session: folder name, sequence number or PRD hash (default: the latest)
+${EXEC_OPTIONS}`,
+  status: `Usage: savepoint status [--plan-dir DIR] [--session ID] [--json] [--tree]
+
+Where a session stands: counts, failed and blocked items, the item in flight.
+
+Options:
+${SESSION_OPTIONS}
+  --json             one JSON object with the same fields as run --json
+  --tree             the whole backlog as an outline`,
+  validate: `Usage: savepoint validate <tasks.json | session folder> [--json]
+
+Checks a backlog file against the schema and the dependency graph; exit 2 when it is invalid.`,
+  sessions: `Usage: savepoint sessions [--plan-dir DIR] [--json]
+
+Lists the sessions of a plan folder with their progress; a damaged session is listed as damaged.`,
+  plan: `Usage: savepoint plan <prd.md> [--backlog FILE | --decompose CMD] [--json]
+
+Shows the backlog a run of this PRD would create, as an outline or --json. Writes nothing.`,
+  show: `Usage: savepoint show <id> [--plan-dir DIR] [--session ID] [--json]
+
+Shows one item: its ancestors, status, dependencies with their statuses and its context_scope.
+
+Options:
+${SESSION_OPTIONS}
+  --json             print the item as one JSON object`,
+  next: `Usage: savepoint next [--plan-dir DIR] [--session ID] [--scope ID] [--json]
+
+Lists the subtasks that are ready now, in the order a run would take them.
+
+Options:
+${SESSION_OPTIONS}
+  --scope ID         only subtasks under this id
+  --json             print one JSON object`,
+  'set-status': `Usage: savepoint set-status <id> <status> [--plan-dir DIR] [--session ID] [--json]
+
+Sets an item's status, for example marks a Failed item Obsolete or resets it to Planned.
+Takes the session's lock: refused (exit 3) while a run holds it.
+Statuses: Planned, Researching, Implementing, Retrying, Complete, Failed, Obsolete.
+
+Options:
+${SESSION_OPTIONS}
+  --json             print the result as one JSON object`,
+};
+
+/** The global help: every command in one line and the exit codes. */
+export const USAGE = `Usage: savepoint <command> [options]
+
+Commands:
+  run <prd.md>             work through a PRD's backlog (creates or resumes its session)
+  resume                   continue a session
+  status                   where a session stands
+  sessions                 list the sessions of a plan folder
+  plan <prd.md>            show the backlog a run would create, writing nothing
+  show <id>                one item with its ancestors and dependencies
+  next                     the subtasks that are ready now
+  set-status <id> <status> change an item's status (for example Failed -> Obsolete)
+  validate <tasks.json>    check a backlog file
+
+Run savepoint <command> --help for a command's options.
+savepoint --version prints the version.
+
+Exit codes: 0 done, 1 some subtasks or QA failed, 2 usage or input error, 3 session locked by
+another process, 4 the environment failed (disk full, read-only, permission), 130/143/129
+interrupted by SIGINT/SIGTERM/SIGHUP.`;
+
+/** The help for `topic` (a command name), or the global help. */
+export function helpText(topic?: string): string {
+  return (topic !== undefined && HELP[topic]) || USAGE;
+}
