@@ -117,7 +117,10 @@ describe('exit 4 when the environment fails', () => {
     const [session] = sessionDirs(plan);
     const statuses = subtasks(readTasks(session!)).map((s) => s.status);
     expect(statuses[0]).toBe('Complete');
-    expect(statuses.slice(2)).toEqual(['Planned', 'Planned']);
+    // The third subtask may have been claimed when the disk filled up: then it is on disk as in
+    // flight (Implementing), which the next open returns to Planned; it never counts as done.
+    expect(['Planned', 'Implementing']).toContain(statuses[2]);
+    expect(statuses[3]).toBe('Planned');
 
     rmSync(filler);
     writeFileSync(join(w.dir, 'freed'), '');

@@ -55,6 +55,10 @@ function examples(): Example[] {
 }
 
 const found = examples();
+const VITEST = join(
+  createRequire(join(REPO_ROOT, 'package.json')).resolve('vitest/package.json'),
+  '../vitest.mjs',
+);
 const scratch: string[] = [];
 afterAll(() => {
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
@@ -103,11 +107,24 @@ describe('README examples run as written', () => {
       const dir = join(example.host, '.readme-examples');
       mkdirSync(dir, { recursive: true });
       scratch.push(dir);
-      const file = join(dir, `line-${example.line}.mjs`);
+      // An example written as a test file (it imports vitest) runs under vitest, as its reader
+      // would run it; any other runs under plain node.
+      const isTest = /from ['"]vitest['"]/.test(example.code);
+      const file = join(dir, `line-${example.line}${isTest ? '.test' : ''}.mjs`);
       writeFileSync(file, transform(example.code));
       const cwd = tempDir();
       try {
-        const result = spawnSync(process.execPath, [file], {
+        let command = [file];
+        if (isTest) {
+          // A config of its own, so the repository's vitest projects stay out of it.
+          const config = join(dir, `line-${example.line}.vitest.config.mjs`);
+          writeFileSync(
+            config,
+            `export default { test: { include: ['line-${example.line}.test.mjs'] } };\n`,
+          );
+          command = [VITEST, 'run', '--root', dir, '--config', config];
+        }
+        const result = spawnSync(process.execPath, command, {
           cwd: cwd.dir,
           encoding: 'utf8',
           timeout: 60_000, // a hung example is a failure, not a stuck suite

@@ -180,7 +180,12 @@ export function createRunner(options: RunnerOptions): Runner {
     // Nothing the run started may outlive it.
     while (liveGroups > 0) await new Promise<void>((resolve) => (groupsGone = resolve));
     await groups.close();
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) {
+      // The run ends on an error (a disk that filled up, say): what was in flight did not finish,
+      // so it goes back to Planned in memory, and a save that can still happen records that.
+      source.releaseAllSync();
+      throw failure;
+    }
 
     summary.interrupted = stop.aborted;
     if (!summary.interrupted) summary.blocked = blockedSubtasks(manager.index, options.scope);
