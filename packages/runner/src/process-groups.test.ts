@@ -52,6 +52,11 @@ const alive = (pid: number) => {
   }
 };
 
+/** SIGKILL is sure but dying takes a moment: wait for the process to be gone (or a zombie). */
+async function waitGone(pid: number): Promise<void> {
+  while (alive(pid)) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 async function settle(): Promise<void> {
   // Give the sleepers time to exec, so their environment and stat are readable.
   await new Promise((resolve) => setTimeout(resolve, 150));
@@ -101,5 +106,33 @@ describe('ProcessGroups: what a killed run left', () => {
     expect(alive(stranger.pid)).toBe(true);
     expect(alive(reused.pid)).toBe(true);
     await groups.close();
+  });
+
+  it('reads the groups appended after the header, skipping a line torn by a kill', async () => {
+    const dir = sessionDir();
+    const first = new ProcessGroups(dir);
+    await first.open();
+    // The shell carries the token; its child clears its environment, so only the group record
+    // (not a search for the token) can find the child.
+    const ours = spawn('/bin/sh', ['-c', 'env -i sleep 60 & echo $!; wait'], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: { PATH: process.env.PATH, [TOKEN_VARIABLE]: first.token },
+    }) as ChildProcess & { pid: number };
+    children.push(ours);
+    const child = Number(
+      await new Promise<string>((resolve) => ours.stdout!.once('data', resolve)),
+    );
+    await settle();
+    first.add(ours.pid, 'P1');
+    // The runner dies here (no close); a kill in the middle of a later append tore its line.
+    writeFileSync(join(dir, GROUPS_FILE), '{"pgid":12', { flag: 'a' });
+    const text = readFileSync(join(dir, GROUPS_FILE), 'utf8');
+    expect(text.split('\n')[1]).toContain(`"pgid":${ours.pid}`);
+    const next = new ProcessGroups(dir);
+    expect(await next.open()).toBeGreaterThanOrEqual(1);
+    expect(alive(ours.pid)).toBe(false);
+    await waitGone(child);
+    await next.close();
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic, writeFileAtomicSync } from '@savepoint/atomic-store';
 import { RunnerError } from '../errors.ts';
@@ -28,17 +28,29 @@ interface GroupsFile {
   groups: GroupRecord[];
 }
 
+/** Appended records after which the file is rewritten with only the groups still in flight. */
+const COMPACT_AFTER = 256;
+
 /**
  * The durable record of the process groups a runner has in flight. The token is written before
  * the first worker starts, so even a process that left its group, or started in the instant
  * before its group was recorded, can be found by a later run after a `kill -9`.
+ *
+ * The file is a JSON header line (`{ token, runnerPid, groups }`) followed by one JSON line per
+ * group started since, appended with a single `write` right after the spawn, synchronously, so
+ * it is in the file before the event loop runs anything else. A group that ended is not written
+ * out: a stale line is harmless, since a later run only ends a recorded group whose leader is
+ * alive with the recorded start time and the token (a reused pid has another start time). Every
+ * {@link COMPACT_AFTER} appends the file is rewritten (atomically) with the live groups only.
+ * Nothing is fsynced: the record only has to survive the runner's own death, which the page cache
+ * does; after a power cut every process it lists is gone anyway.
  */
 export class ProcessGroups {
   readonly token = randomBytes(12).toString('hex');
   readonly #file: string;
   readonly #groups = new Map<number, GroupRecord>();
-  #writing: Promise<void> | undefined;
-  #dirty = false;
+  #fd: number | undefined;
+  #appended = 0;
   #error: unknown;
 
   constructor(sessionDir: string) {
@@ -51,18 +63,34 @@ export class ProcessGroups {
    */
   async open(): Promise<number> {
     const reaped = await reapEarlierRun(this.#file);
-    await this.#write();
+    try {
+      await writeFileAtomic(this.#file, this.#text(), { durability: 'none' });
+      this.#fd = openSync(this.#file, 'a');
+    } catch (cause) {
+      throw this.#ioError(cause);
+    }
     return reaped;
   }
 
   add(pgid: number, item: string): void {
     const info = processInfo(pgid);
-    this.#groups.set(pgid, { pgid, item, startTime: info?.startTime ?? '' });
-    this.#schedule();
+    const record: GroupRecord = { pgid, item, startTime: info?.startTime ?? '' };
+    this.#groups.set(pgid, record);
+    if (this.#fd === undefined || this.#error !== undefined) return;
+    try {
+      if (this.#appended >= COMPACT_AFTER) this.#compact();
+      else {
+        writeSync(this.#fd, `${JSON.stringify(record)}\n`);
+        this.#appended += 1;
+      }
+    } catch (cause) {
+      this.#error = this.#ioError(cause);
+    }
   }
 
   delete(pgid: number): void {
-    if (this.#groups.delete(pgid)) this.#schedule();
+    // Only in memory: see the class comment for why the file need not say it.
+    this.#groups.delete(pgid);
   }
 
   /** SIGKILLs every recorded group and every process with the token, synchronously. */
@@ -71,52 +99,40 @@ export class ProcessGroups {
     for (const pid of processesWithToken(this.token)) signalProcess(pid, 'SIGKILL');
     this.#groups.clear();
     try {
-      writeFileAtomicSync(this.#file, this.#text(), { durability: 'none' });
+      this.#compact();
     } catch {
       // The process is about to exit; the token already on disk lets the next run finish the job.
     }
   }
 
   /**
-   * Ends processes with this run's token that escaped their group (a `setsid` grandchild), waits
-   * for pending writes and removes the record: nothing of this run is left to end.
+   * Ends processes with this run's token that escaped their group (a `setsid` grandchild) and
+   * removes the record: nothing of this run is left to end.
    */
   async close(): Promise<void> {
     await endProcesses(processesWithToken(this.token), this.token);
-    while (this.#writing) await this.#writing;
+    if (this.#fd !== undefined) {
+      closeSync(this.#fd);
+      this.#fd = undefined;
+    }
     if (this.#groups.size === 0) rmSync(this.#file, { force: true });
     if (this.#error) throw this.#error;
   }
 
-  #schedule(): void {
-    if (this.#writing) {
-      this.#dirty = true;
-      return;
-    }
-    this.#writing = this.#write()
-      .catch((error) => {
-        this.#error ??= error;
-      })
-      .finally(() => {
-        this.#writing = undefined;
-        if (this.#dirty) {
-          this.#dirty = false;
-          this.#schedule();
-        }
-      });
+  /** Rewrites the file with the live groups only and appends to the new one from then on. */
+  #compact(): void {
+    writeFileAtomicSync(this.#file, this.#text(), { durability: 'none' });
+    const fd = openSync(this.#file, 'a');
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = fd;
+    this.#appended = 0;
   }
 
-  async #write(): Promise<void> {
-    try {
-      // Atomic but not fsynced: the record only has to survive the runner's own death. After a
-      // power cut every process it lists is gone anyway.
-      await writeFileAtomic(this.#file, this.#text(), { durability: 'none' });
-    } catch (cause) {
-      throw new RunnerError('IO', `cannot record worker processes in ${this.#file}`, {
-        path: this.#file,
-        cause,
-      });
-    }
+  #ioError(cause: unknown): RunnerError {
+    return new RunnerError('IO', `cannot record worker processes in ${this.#file}`, {
+      path: this.#file,
+      cause,
+    });
   }
 
   #text(): string {
@@ -129,14 +145,37 @@ export class ProcessGroups {
   }
 }
 
-async function reapEarlierRun(file: string): Promise<number> {
+/** Reads the header and the appended group lines; a torn last line (a kill mid-write) is skipped. */
+function readRecord(file: string): GroupsFile | undefined {
+  let lines: string[];
+  try {
+    lines = readFileSync(file, 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
   let data: GroupsFile;
   try {
-    data = JSON.parse(readFileSync(file, 'utf8')) as GroupsFile;
+    data = JSON.parse(lines[0]!) as GroupsFile;
   } catch {
-    return 0;
+    return undefined;
   }
-  if (typeof data?.token !== 'string' || !Array.isArray(data.groups)) return 0;
+  if (typeof data?.token !== 'string' || !Array.isArray(data.groups)) return undefined;
+  const groups = [...data.groups];
+  for (const line of lines.slice(1)) {
+    if (line.trim() === '') continue;
+    try {
+      const group = JSON.parse(line) as GroupRecord;
+      if (Number.isSafeInteger(group?.pgid) && group.pgid > 0) groups.push(group);
+    } catch {
+      // Torn by a kill during the write: that group's processes still carry the token.
+    }
+  }
+  return { ...data, groups };
+}
+
+async function reapEarlierRun(file: string): Promise<number> {
+  const data = readRecord(file);
+  if (data === undefined) return 0;
   const victims = new Set<number>();
   for (const group of data.groups) {
     const info = processInfo(group.pgid);
