@@ -135,23 +135,25 @@ describe('exit 4 when the environment fails', () => {
     writeFileSync(w.prd, makePrd(1, 2));
     const plan = join(w.dir, 'plan');
     mkdirSync(plan);
-    // Root writes anywhere, so as root the CLI runs as nobody; anyone else loses write access.
+    // Root writes anywhere: as root the CLI runs without its capabilities (setpriv drops
+    // CAP_DAC_OVERRIDE and the rest), so the folder's mode bits apply to it as to anyone else. It
+    // stays root, so it can still read the repository wherever the clone lives.
     const asRoot = process.getuid?.() === 0;
-    if (asRoot && !existsSync('/usr/sbin/runuser') && !existsSync('/sbin/runuser')) {
+    const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
+    if (asRoot && !setpriv) {
       if (process.env.CI === 'true')
-        throw new Error('runuser is needed to test permissions as root');
-      console.warn('SKIPPED: running as root without runuser, cannot drop privileges');
+        throw new Error('setpriv is needed to test permissions as root');
+      console.warn('SKIPPED: running as root without setpriv, cannot drop privileges');
       return context.skip();
     }
-    chmodSync(w.dir, 0o755);
-    chmodSync(w.prd, 0o644);
-    chmodSync(plan, asRoot ? 0o755 : 0o555);
+    chmodSync(plan, 0o555);
     const args = [BIN, 'run', w.prd, '--plan-dir', plan, '--simulate', '1'];
     const result = asRoot
-      ? spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, ...args], {
-          cwd: w.dir,
-          encoding: 'utf8',
-        })
+      ? spawnSync(
+          setpriv!,
+          ['--inh-caps=-all', '--bounding-set=-all', '--', process.execPath, ...args],
+          { cwd: w.dir, encoding: 'utf8' },
+        )
       : spawnSync(process.execPath, args, { cwd: w.dir, encoding: 'utf8' });
     chmodSync(plan, 0o755);
     expect(result.status, result.stderr).toBe(4);
