@@ -16,6 +16,7 @@ import {
   writeFileAtomicSync,
 } from '@savepoint/atomic-store';
 import { SessionError, type SessionLockHolder } from './errors.ts';
+import { checkDraft, show } from './internal/checks.ts';
 import {
   baseOf,
   checkBatch,
@@ -682,22 +683,6 @@ function incomplete(folder: string, file: string, cause?: unknown): SessionError
   );
 }
 
-function checkDraft(draft: SessionDraft): void {
-  if (
-    typeof draft !== 'object' ||
-    draft === null ||
-    typeof draft.hash !== 'string' ||
-    !/^[0-9a-f]{12}$/.test(draft.hash) ||
-    (typeof draft.prdSnapshot !== 'string' && !(draft.prdSnapshot instanceof Uint8Array)) ||
-    typeof draft.tasksText !== 'string' ||
-    (draft.parentSession !== null && typeof draft.parentSession !== 'string')
-  ) {
-    throw new TypeError(
-      `create expected {hash: 12 hex digits, prdSnapshot, tasksText, parentSession}, got ${show(draft)}`,
-    );
-  }
-}
-
 function checkArtifact(name: string, text: string, operation: string): void {
   if (!isArtifactName(name)) {
     throw new TypeError(
@@ -884,11 +869,4 @@ function nonNegative(value: unknown, fallback: number, name: string): number {
     );
   }
   return value;
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : String(value);
 }

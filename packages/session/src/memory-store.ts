@@ -1,4 +1,5 @@
 import { SessionError, type SessionLockHolder } from './errors.ts';
+import { checkDraft, show } from './internal/checks.ts';
 import { checkBatch } from './internal/journal.ts';
 import { formatSessionName, isArtifactName, parseSessionName } from './layout.ts';
 import type {
@@ -276,33 +277,10 @@ function copyBatch(batch: ChangeBatch): ChangeBatch {
   };
 }
 
-function checkDraft(draft: SessionDraft): void {
-  if (
-    typeof draft !== 'object' ||
-    draft === null ||
-    typeof draft.hash !== 'string' ||
-    !/^[0-9a-f]{12}$/.test(draft.hash) ||
-    (typeof draft.prdSnapshot !== 'string' && !(draft.prdSnapshot instanceof Uint8Array)) ||
-    typeof draft.tasksText !== 'string' ||
-    (draft.parentSession !== null && typeof draft.parentSession !== 'string')
-  ) {
-    throw new TypeError(
-      `create expected {hash: 12 hex digits, prdSnapshot, tasksText, parentSession}, got ${show(draft)}`,
-    );
-  }
-}
-
 function checkArtifact(name: string, operation: string): void {
   if (!isArtifactName(name)) {
     throw new TypeError(
       `${operation} expected a plain file name other than the session's own files, got ${show(name)}`,
     );
   }
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : String(value);
 }
