@@ -313,8 +313,13 @@ describe.skipIf(process.platform === 'win32')('under a package manager', () => {
       fixture.sendToGroup('SIGINT');
       await fixture.exited;
 
-      expect(fixture.events.find(of('exit'))).toMatchObject({ code: 130 });
-      expect(fixture.events.find(of('done'))).toMatchObject({ exitCode: 130, forced: false });
+      // The exit code is the first signal's. The terminal's SIGINT reaches this process at the
+      // same instant as pnpm; pnpm's SIGTERM follows, and on a busy machine it can be handled
+      // first (then 143). Either way it is one request: not forced, every hook ran.
+      const first = fixture.events.find(of('aborted'))?.signal;
+      const code = first === 'SIGTERM' && tool === 'pnpm' ? 143 : 130;
+      expect(fixture.events.find(of('exit'))).toMatchObject({ code });
+      expect(fixture.events.find(of('done'))).toMatchObject({ exitCode: code, forced: false });
       expect(hookEvents(fixture.events)).toEqual([
         'hook-start:flush pending updates',
         'hook-end:flush pending updates',
@@ -323,7 +328,7 @@ describe.skipIf(process.platform === 'win32')('under a package manager', () => {
         'hook-start:log progress summary',
         'hook-end:log progress summary',
       ]);
-      expect(fixture.events.find(of('aborted'))).toMatchObject({ signal: 'SIGINT' });
+      expect(first === 'SIGINT' || (tool === 'pnpm' && first === 'SIGTERM')).toBe(true);
       expect(fixture.events.some((e) => e.event === 'log' && e.level === 'warn')).toBe(false);
     },
   );
