@@ -275,6 +275,12 @@ class Controller implements Shutdown {
           `shutdown: received ${signal} ${afterMs} ms after ${reason.signal}; taken as the same request passed on by a parent process or the terminal, not as a second signal.`,
           { signal, first: reason.signal, afterMs },
         );
+        // A SIGINT in the window means a person pressed Ctrl-C and a parent passed it on too
+        // (pnpm sends SIGTERM, which on a busy machine can be handled first): the exit code is
+        // the Ctrl-C's.
+        if (signal === 'SIGINT' && reason.signal !== 'SIGINT') {
+          this.#reason = { kind: 'signal', signal, code: exitCodeForSignal(signal) };
+        }
         return;
       }
     }
