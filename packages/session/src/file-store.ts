@@ -636,10 +636,13 @@ async function loadFolder(folder: string, summary: SessionSummary): Promise<Fold
   let snapshotSequence = 0;
   let changes: ChangeBatch[] = [];
   let stale = false;
+  let base: JournalBase | undefined;
   if (journal.base) {
     if (matchesBase(journal.base, tasksBytes)) {
       snapshotSequence = journal.base.sequence;
       changes = journal.batches;
+      // The journal's base was just checked against these bytes: no second checksum pass.
+      base = journal.base;
     } else {
       // A compaction wrote this snapshot and stopped before emptying the journal: the snapshot
       // already holds every batch of it.
@@ -657,7 +660,7 @@ async function loadFolder(folder: string, summary: SessionSummary): Promise<Fold
       changes,
       tail: { validBytes: journal.validBytes, discardedBytes: journal.discardedBytes },
     },
-    base: baseOf(tasksBytes, snapshotSequence),
+    base: base ?? baseOf(tasksBytes, snapshotSequence),
     stale,
     journalSize: journalBytes?.byteLength ?? 0,
   };

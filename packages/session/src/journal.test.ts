@@ -10,7 +10,7 @@ import {
   SessionError,
   SessionManager,
 } from './index.ts';
-import { decodeJournal, FRAME_HEADER_BYTES } from './internal/journal.ts';
+import { decodeJournal, encodeBatch, FRAME_HEADER_BYTES } from './internal/journal.ts';
 
 let planDir: string;
 let cleanup: () => Promise<void>;
@@ -128,6 +128,59 @@ describe('tasks.journal', () => {
       // Nothing was cut or rewritten.
       expect(await readFile(journal)).toEqual(damaged);
     }
+  });
+
+  it('applies the last status of an item changed by several records', async () => {
+    const { folder, journal, ids } = await sessionWithJournal(2);
+    // Records 3 and 4 change the same subtask twice, and the first one back.
+    await writeFile(
+      journal,
+      Buffer.concat([
+        encodeBatch({ sequence: 3, statuses: [{ id: ids[5]!, status: 'Failed' }] }),
+        encodeBatch({
+          sequence: 4,
+          statuses: [
+            { id: ids[5]!, status: 'Complete' },
+            { id: ids[0]!, status: 'Planned' },
+          ],
+          currentItemId: ids[5]!,
+        }),
+      ]),
+      { flag: 'a' },
+    );
+    const { backlog } = await readSession(folder);
+    const statusOf = (id: string) =>
+      backlog.backlog[0]!.milestones.flatMap((m) => m.tasks.flatMap((t) => t.subtasks)).find(
+        (subtask) => subtask.id === id,
+      )?.status;
+    expect([statusOf(ids[0]!), statusOf(ids[1]!), statusOf(ids[5]!)]).toEqual([
+      'Planned',
+      'Complete',
+      'Complete',
+    ]);
+    expect(backlog.currentItemId).toBe(ids[5]);
+  });
+
+  it('refuses a whole record that names an item the snapshot does not have', async () => {
+    const { folder, journal, ids } = await sessionWithJournal(2);
+    await writeFile(
+      journal,
+      encodeBatch({
+        sequence: 3,
+        statuses: [
+          { id: ids[1]!, status: 'Failed' },
+          { id: 'P9.M9.T9.S9', status: 'Complete' },
+        ],
+      }),
+      { flag: 'a' },
+    );
+    const before = await readFile(journal);
+    const error = await readSession(folder).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(SessionError);
+    expect(error).toMatchObject({ code: 'CORRUPT', path: folder });
+    expect((error as Error).message).toContain('change batch 3');
+    expect((error as Error).message).toContain('"P9.M9.T9.S9"');
+    expect(await readFile(journal)).toEqual(before);
   });
 
   it('survives a compaction stopped after the snapshot: the stale journal is not applied again', async () => {

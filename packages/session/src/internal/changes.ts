@@ -91,38 +91,42 @@ export function applyBatches(
 ): void {
   if (batches.length === 0) return;
   if (typeof value !== 'object' || value === null) return; // validation reports it
-  const items = itemsById(value);
+  // The net effect first (the last status of each item), then one walk of the tree that sets it.
+  const net = new Map<string, Status>();
   const document = value as { currentItemId?: unknown };
   for (const batch of batches) {
-    for (const change of batch.statuses) {
-      const item = items.get(change.id);
-      if (!item) {
-        throw new SessionError(
-          'CORRUPT',
-          `change batch ${batch.sequence} of session ${where.id} names item ${JSON.stringify(change.id)}, which its snapshot does not have`,
-          { path: where.path, id: where.id },
-        );
-      }
-      item.status = change.status;
-    }
+    for (const change of batch.statuses) net.set(change.id, change.status);
     if (batch.currentItemId !== undefined) document.currentItemId = batch.currentItemId;
   }
-}
-
-const CHILDREN = ['milestones', 'tasks', 'subtasks'] as const;
-
-function itemsById(value: object): Map<string, { status?: unknown }> {
-  const items = new Map<string, { status?: unknown }>();
+  const found = new Set<string>();
   const walk = (list: unknown, depth: number): void => {
     if (!Array.isArray(list)) return;
+    const key = CHILDREN[depth];
     for (const item of list) {
       if (typeof item !== 'object' || item === null) continue;
       const { id } = item as { id?: unknown };
-      if (typeof id === 'string') items.set(id, item as { status?: unknown });
-      const key = CHILDREN[depth];
+      if (typeof id === 'string') {
+        const status = net.get(id);
+        if (status !== undefined) {
+          (item as { status?: unknown }).status = status;
+          found.add(id);
+        }
+      }
       if (key !== undefined) walk((item as Record<string, unknown>)[key], depth + 1);
     }
   };
   walk((value as { backlog?: unknown }).backlog, 0);
-  return items;
+  if (found.size === net.size) return;
+  for (const batch of batches) {
+    const missing = batch.statuses.find((change) => !found.has(change.id));
+    if (missing) {
+      throw new SessionError(
+        'CORRUPT',
+        `change batch ${batch.sequence} of session ${where.id} names item ${JSON.stringify(missing.id)}, which its snapshot does not have`,
+        { path: where.path, id: where.id },
+      );
+    }
+  }
 }
+
+const CHILDREN = ['milestones', 'tasks', 'subtasks'] as const;
