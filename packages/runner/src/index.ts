@@ -19,7 +19,14 @@ export {
   safeEnvValue,
 } from './item-details.ts';
 export { blockedSubtasks, errorReport, syncErrorReport, testResults } from './report.ts';
-export { RUN_CONFIG_FILE, type RunConfig, readRunConfig, writeRunConfig } from './run-config.ts';
+export {
+  formatRunConfig,
+  parseRunConfig,
+  RUN_CONFIG_FILE,
+  type RunConfig,
+  readRunConfig,
+  writeRunConfig,
+} from './run-config.ts';
 export { createRunner, type Runner, type RunnerOptions } from './runner.ts';
 export { simulatedWorker } from './simulate.ts';
 export type {
