@@ -286,8 +286,9 @@ describe('createRunner with function workers', () => {
   });
 
   it('works from a source alone: logs in workDir, a dropped claim stops its process group and is not counted', async () => {
-    const workDir = mkdtempSync(join(tmpdir(), 'runner-source-'));
-    dirs.push(workDir);
+    const parent = mkdtempSync(join(tmpdir(), 'runner-source-'));
+    dirs.push(parent);
+    const workDir = join(parent, 'work', 'slot-1'); // made by the runner
     const items = (
       backlog([[], [0]]).backlog[0]!.milestones[0]!.tasks[0]!.subtasks as Subtask[]
     ).slice();
@@ -302,7 +303,7 @@ describe('createRunner with function workers', () => {
       },
       releaseAllSync: () => undefined,
     };
-    const pidFile = join(workDir, 'pid');
+    const pidFile = join(parent, 'pid');
     const events: RunnerEvent[] = [];
     const runner = createRunner({
       source,

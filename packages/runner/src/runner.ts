@@ -174,6 +174,16 @@ export function createRunner(options: RunnerOptions): Runner {
       errorReport: 'unchanged',
       lost: [],
     };
+    if (!manager) {
+      try {
+        mkdirSync(sessionDir, { recursive: true });
+      } catch (cause) {
+        throw new RunnerError('IO', `cannot create the work folder ${sessionDir}`, {
+          path: sessionDir,
+          cause,
+        });
+      }
+    }
     // A killed run's processes must be gone before any of its subtasks can run again.
     summary.reaped = await groups.open();
     summary.recovered = await source.open();

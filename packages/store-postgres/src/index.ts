@@ -28,6 +28,12 @@ export {
   type SessionEvent,
 } from './postgres-store.ts';
 export {
+  type SharedWork,
+  type SharedWorkOptions,
+  type SharedWorkSummary,
+  workSharedSession,
+} from './shared-run.ts';
+export {
   type ClaimsWorkSource,
   createWorkSource,
   type WorkOutcome,
