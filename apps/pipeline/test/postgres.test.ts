@@ -135,9 +135,14 @@ describePg('savepoint --store postgres://', () => {
 
     // work takes the stored command (it fails P2 again), then --exec replaces it.
     const stored = await cli(['work', '--store', storeUrl, '--json']);
-    // Nothing in scope can become ready (P2 is Failed again, P1 Complete): exit 1 for the failures.
+    // Nothing in scope can become ready (P2.M1.T1.S1 Failed again, S2 waits on it): exit 1.
     expect(stored.code).toBe(1);
-    expect(json(stored.stdout)).toMatchObject({ failed: 2, exitCode: 1 });
+    expect(json(stored.stdout)).toMatchObject({
+      completed: 2,
+      failed: 1,
+      remaining: 1,
+      exitCode: 1,
+    });
     await cli(['set-status', 'P2', 'Planned', '--store', storeUrl]);
     const fixed = await cli(['work', '--store', storeUrl, '--exec', 'true', '--json']);
     expect(fixed.code, fixed.stderr).toBe(0);
