@@ -25,6 +25,7 @@ const LEASE_MS = 10_000;
  * Sets `pid` to the pid of the `savepoint work` process running the command, from its work folder
  * (`.../<host>-<pid>-<slot>`): `$PPID` is 1 for a shell whose parent was killed as it started.
  */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
 const WORK_PID = 'w=${SAVEPOINT_SESSION_DIR%-*}; pid=${w##*-}';
 
 describePg('torture: savepoint work, 4 processes x 4 workers on 2,000 subtasks', () => {
