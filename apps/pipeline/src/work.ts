@@ -1,4 +1,3 @@
-import { readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -6,7 +5,6 @@ import {
   parseRunConfig,
   type RunConfig,
   type RunnerEvent,
-  reapWorkDir,
   simulatedWorker,
 } from '@savepoint/runner';
 import { readSession } from '@savepoint/session';
@@ -58,11 +56,7 @@ export async function workShared(
   if (config.scope !== undefined && !index.has(config.scope)) {
     throw new CliError(`unknown scope '${config.scope}': no item with that id in session ${id}`);
   }
-  const base = join(options.planDir, 'workers', id);
-  const me = `${hostname()}-${process.pid}`;
-  const reaped = await reapGone(base);
   const say = (message: string) => io.stderr.write(`${message}\n`);
-  if (reaped > 0) say(`Ended ${reaped} process(es) left by a killed worker on this machine`);
 
   const shutdown = createShutdown({
     timeoutMs: GRACE_MS + 28_000,
@@ -77,7 +71,7 @@ export async function workShared(
         : commandWorker(config.exec!, { graceMs: GRACE_MS }),
     workerId: `${hostname()}/${process.pid}`,
     concurrency: options.concurrency,
-    workDir: (slot) => join(base, `${me}-${slot}`),
+    workDir: join(options.planDir, 'workers', id),
     leaseMs: options.leaseMs,
     retries: config.retries ?? 2,
     ...(config.scope === undefined ? {} : { scope: config.scope }),
@@ -120,6 +114,7 @@ export async function workShared(
     return shutdown.exitCode() ?? 1;
   }
   shutdown.dispose();
+  if (summary.reaped > 0) say(`Ended ${summary.reaped} process(es) left by a killed worker`);
   const counts = countsReport(summary.counts);
   const exitCode = counts.failed > 0 ? 1 : 0;
   const mine = {
@@ -166,35 +161,5 @@ export async function workShared(
         `${item}: lease lost by ${worker} (it stalled past its lease; another worker may run it): stopped, nothing recorded`,
       );
     }
-  }
-}
-
-/**
- * Ends what killed `work` processes of this machine left in their folders under `base`: folders
- * named `<host>-<pid>-<n>` whose pid is gone.
- */
-async function reapGone(base: string): Promise<number> {
-  let names: string[];
-  try {
-    names = readdirSync(base);
-  } catch {
-    return 0;
-  }
-  let reaped = 0;
-  const host = hostname();
-  for (const name of names) {
-    const match = /^(.*)-(\d+)-\d+$/.exec(name);
-    if (!match || match[1] !== host || isAlive(Number(match[2]))) continue;
-    reaped += await reapWorkDir(join(base, name));
-  }
-  return reaped;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,9 +1,13 @@
+import { readdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import {
   createRunner,
   type FailureRecord,
   type Runner,
   type RunnerEvent,
   type RunnerOptions,
+  reapWorkDir,
   type Worker,
 } from '@savepoint/runner';
 import type { ReadonlyBacklogIndex, SessionRef } from '@savepoint/session';
@@ -26,8 +30,12 @@ export interface SharedWorkOptions {
   readonly workerId: string;
   /** How many subtasks this process works on at once, one worker slot each. @default 1 */
   readonly concurrency?: number;
-  /** The local folder of slot `n`, for its `logs/` and `workers.json`; one per slot and process. */
-  readonly workDir: (slot: number) => string;
+  /**
+   * A local folder for this machine's workers of the session: slot `n` of this process keeps its
+   * `logs/` and `workers.json` in `<workDir>/<host>-<pid>-<n>/`. Before starting, what the slots
+   * of a killed process of this host left running there (its pid gone) is ended.
+   */
+  readonly workDir: string;
   /** The lease of each claim, renewed every third of it while the subtask runs. @default 30000 */
   readonly leaseMs?: number;
   /** Extra attempts for a failing subtask, made by the same slot under the same lease. @default 0 */
@@ -59,7 +67,7 @@ export interface SharedWorkSummary {
   readonly lost: string[];
   /** Whether the signal stopped the work (its subtasks were given back). */
   readonly interrupted: boolean;
-  /** Processes a killed earlier runner of these folders left, ended before starting. */
+  /** Processes killed earlier workers of this host left in `workDir`, ended before starting. */
   readonly reaped: number;
   /** The session's subtasks in scope by status when the work ended. */
   readonly counts: Record<Status, number>;
@@ -94,9 +102,12 @@ export function workSharedSession(options: SharedWorkOptions): SharedWork {
       `workSharedSession expected concurrency to be a whole number of 1 or more, got ${String(concurrency)}`,
     );
   }
-  if (typeof options.workDir !== 'function') {
-    throw new TypeError('workSharedSession expected workDir to be a function of the slot number');
+  if (typeof options.workDir !== 'string' || options.workDir === '') {
+    throw new TypeError(
+      `workSharedSession expected workDir to be a folder path, got ${String(options.workDir)}`,
+    );
   }
+  const me = `${hostname()}-${process.pid}`;
   const slots: { source: ClaimsWorkSource; runner: Runner }[] = [];
   let started = false;
 
@@ -105,6 +116,7 @@ export function workSharedSession(options: SharedWorkOptions): SharedWork {
       if (started) throw new TypeError('SharedWork.run() was already called');
       started = true;
       const claims = await options.store.join(options.session);
+      const reaped = await reapGone(options.workDir);
       for (let slot = 1; slot <= concurrency; slot++) {
         const workerId = `${options.workerId}/${slot}`;
         let runner: Runner | undefined;
@@ -117,7 +129,7 @@ export function workSharedSession(options: SharedWorkOptions): SharedWork {
         });
         const runnerOptions: RunnerOptions = {
           source,
-          workDir: options.workDir(slot),
+          workDir: join(options.workDir, `${me}-${slot}`),
           worker: options.worker,
           retries: options.retries ?? 0,
           ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
@@ -145,7 +157,7 @@ export function workSharedSession(options: SharedWorkOptions): SharedWork {
         failed: summaries.flatMap((summary) => summary.failed),
         lost: summaries.flatMap((summary) => summary.lost),
         interrupted: summaries.some((summary) => summary.interrupted),
-        reaped: summaries.reduce((sum, summary) => sum + summary.reaped, 0),
+        reaped: summaries.reduce((sum, summary) => sum + summary.reaped, reaped),
         counts: await claims.countByStatus(options.scope),
       };
     },
@@ -153,4 +165,34 @@ export function workSharedSession(options: SharedWorkOptions): SharedWork {
       for (const slot of slots) slot.runner.forceStop();
     },
   };
+}
+
+/**
+ * Ends what killed work processes of this host left in their slot folders under `base`
+ * (`<host>-<pid>-<n>` whose pid is gone), as their next runner would have.
+ */
+async function reapGone(base: string): Promise<number> {
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return 0;
+  }
+  let reaped = 0;
+  const host = hostname();
+  for (const name of names) {
+    const match = /^(.*)-(\d+)-\d+$/.exec(name);
+    if (!match || match[1] !== host || isAlive(Number(match[2]))) continue;
+    reaped += await reapWorkDir(join(base, name));
+  }
+  return reaped;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
