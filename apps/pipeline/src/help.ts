@@ -3,9 +3,10 @@ const STORE_OPTION = `  --store URL        a postgres:// or postgresql:// URL: t
 
 const EXEC_OPTIONS = `  --plan-dir DIR     where sessions live (default ./plan)
 ${STORE_OPTION}
-                     With --store the session is worked through leased claims, --concurrency N
-                     workers at once, while savepoint work on other machines joins in; logs go to
-                     <plan-dir>/workers/<session>/<host>-<pid>-<n>/logs; --qa is not available
+                     With --store the session is worked through leased claims (30 s leases),
+                     --concurrency N workers at once, while savepoint work on other machines joins
+                     in; logs go to <plan-dir>/workers/<session>/<host>-<pid>-<n>/logs; --qa is
+                     not available
   --exec CMD         run CMD through the shell once per subtask; exit 0 means Complete. It gets
                      SAVEPOINT_ITEM_ID, SAVEPOINT_ITEM_TITLE, SAVEPOINT_ATTEMPT, SAVEPOINT_SESSION_DIR
                      and SAVEPOINT_ITEM_FILE (JSON: item, ancestors, context_scope, dependencies)
