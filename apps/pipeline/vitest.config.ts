@@ -4,6 +4,10 @@ import { sharedProject } from '../../vitest.shared.ts';
 export default mergeConfig(
   sharedProject,
   defineProject({
-    test: { name: 'pipeline', testTimeout: 120_000, globalSetup: ['test/global-setup.ts'] },
+    test: {
+      name: 'pipeline',
+      testTimeout: 120_000,
+      globalSetup: ['test/global-setup.ts', 'test/postgres-setup.ts'],
+    },
   }),
 );

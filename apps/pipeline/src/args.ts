@@ -8,6 +8,8 @@ export type ProgressMode = 'auto' | 'always' | 'never';
 /** Options shared by `run` and `resume`: how the work is done. */
 export interface ExecutionOptions {
   planDir: string;
+  /** `--store`: a PostgreSQL URL (`SAVEPOINT_STORE` applies when absent). */
+  store: string | undefined;
   /** Options left undefined were not given: the session's run.json (or the default) decides. */
   exec: string | undefined;
   simulateMs: number | undefined;
@@ -32,6 +34,7 @@ export type Command =
 
 const executionOptions = {
   'plan-dir': { type: 'string' },
+  store: { type: 'string' },
   exec: { type: 'string' },
   simulate: { type: 'string' },
   concurrency: { type: 'string' },
@@ -130,6 +133,7 @@ function execution(values: Record<string, string | boolean | undefined>): Execut
     output,
     concurrency,
     planDir: (values['plan-dir'] as string | undefined) ?? 'plan',
+    store: values.store as string | undefined,
     exec: exec === undefined ? undefined : nonEmpty(exec, '--exec'),
     simulateMs: optionalInteger(simulate, '--simulate'),
     retries: optionalInteger(values.retries as string | undefined, '--retries'),

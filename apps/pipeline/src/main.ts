@@ -2,16 +2,17 @@ import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { decomposePrd } from '@savepoint/decompose';
-import { type RunConfig, runCommand as runShell } from '@savepoint/runner';
+import { formatRunConfig, type RunConfig, runCommand as runShell } from '@savepoint/runner';
 import {
+  type BacklogSource,
   carryOverComplete,
-  findLatestSession,
+  createFileStore,
   findSessionByPRD,
-  listSessions,
+  readSession,
   SessionManager,
-  type SessionSummary,
 } from '@savepoint/session';
 import { createShutdown } from '@savepoint/shutdown';
+import { redactConnectionString } from '@savepoint/store-postgres';
 import {
   type Backlog,
   type BacklogIssue,
@@ -25,7 +26,9 @@ import { type Command, type ExecutionOptions, parseCommand, UsageError } from '.
 import { COMMANDS, runCommand } from './commands/index.ts';
 import { CliError, describeError, EXIT } from './errors.ts';
 import { helpText } from './help.ts';
-import { type Io, planRun, runSession } from './run.ts';
+import { type Io, mergeRunConfig, planRun, runSession } from './run.ts';
+import { openPostgres, pickSession, type StoreFlags, storeUrl } from './store.ts';
+import { DEFAULT_LEASE_MS, storedRunConfig, workShared } from './work.ts';
 
 export { CliError, EXIT } from './errors.ts';
 
@@ -98,6 +101,8 @@ type ResumeCommand = Extract<Command, { name: 'resume' }>;
 async function run(command: RunCommand, io: Io): Promise<number> {
   const prdPath = resolve(command.prdPath);
   const prdText = await readText(prdPath, 'PRD');
+  if (storeUrl(flags(command), io.env) !== undefined)
+    return runStored(command, prdPath, prdText, io);
   const planDir = resolve(command.planDir);
 
   // Everything that can fail on bad input happens before anything is written.
@@ -115,26 +120,147 @@ async function run(command: RunCommand, io: Io): Promise<number> {
   }
 
   const manager = new SessionManager({ prdPath, planDir });
-  await manager.initialize({
-    backlog: ({ parent }) => {
-      // A session for this PRD appeared since the check above (another process made it).
-      if (!planned) planned = decomposePrd(prdText, { source: prdPath });
-      if (!parent) return planned;
-      const { backlog, carried } = carryOverComplete(planned, parent.backlog);
-      if (carried.length > 0 && !command.json) {
-        io.stderr.write(
-          `Carried over ${carried.length} Complete subtask(s) from ${parent.metadata.id}\n`,
-        );
-      }
-      return backlog;
-    },
-  });
+  await manager.initialize({ backlog: newBacklog(planned, command, prdPath, prdText, io) });
   return execute(manager, config, command, io);
 }
 
+/** The backlog of a new session: the one planned, carried over from the parent of a delta. */
+function newBacklog(
+  planned: Backlog | undefined,
+  command: RunCommand,
+  prdPath: string,
+  prdText: string,
+  io: Io,
+): BacklogSource {
+  return ({ parent }) => {
+    // A session for this PRD appeared since the check above (another process made it).
+    planned ??= decomposePrd(prdText, { source: prdPath });
+    if (!parent) return planned;
+    const { backlog, carried } = carryOverComplete(planned, parent.backlog);
+    if (carried.length > 0 && !command.json) {
+      io.stderr.write(
+        `Carried over ${carried.length} Complete subtask(s) from ${parent.metadata.id}\n`,
+      );
+    }
+    return backlog;
+  };
+}
+
+/**
+ * `run --store`: creates or resumes the PRD's session in the database by the same rules as in a
+ * plan folder, stores its run.json there, then works it as `--concurrency` workers.
+ */
+async function runStored(
+  command: RunCommand,
+  prdPath: string,
+  prdText: string,
+  io: Io,
+): Promise<number> {
+  storeOnly(command);
+  const pg = await openPostgres(flags(command), io.env, 'run');
+  try {
+    const manager = new SessionManager({ prdPath, store: pg.store });
+    const existing = await manager.findSessionByPRD(await readFile(prdPath));
+    const stored = existing ? await storedRunConfig(pg.store, existing.id) : {};
+    const config = needWorker(mergeRunConfig(stored, command));
+    let planned: Backlog | undefined;
+    if (!existing) {
+      planned = await produceBacklog(command, prdPath, prdText);
+      checkScope(planned, config.scope);
+    }
+    const state = await manager.initialize({
+      backlog: newBacklog(planned, command, prdPath, prdText, io),
+    });
+    try {
+      checkScope(state.taskRegistry, config.scope);
+      await manager.writeArtifact('run.json', formatRunConfig(config));
+    } finally {
+      await manager.close();
+    }
+    const what = state.isNew
+      ? state.isDelta
+        ? 'New delta session'
+        : 'New session'
+      : 'Resuming session';
+    return await workShared(
+      pg.store,
+      state.metadata.id,
+      config,
+      sharedOptions(
+        command,
+        config,
+        `${what} ${state.metadata.id} in ${redactConnectionString(pg.url)}`,
+      ),
+      io,
+    );
+  } finally {
+    await pg.close().catch(() => undefined);
+  }
+}
+
+/** `resume --store`: works a session of the database with its stored run.json (and the flags). */
+async function resumeStored(command: ResumeCommand, io: Io): Promise<number> {
+  storeOnly(command);
+  const pg = await openPostgres(flags(command), io.env, 'resume');
+  try {
+    const target = await pickSession(pg.store, command.session);
+    const stored = await storedRunConfig(pg.store, target.id);
+    const config = needWorker(mergeRunConfig(stored, command));
+    checkScope((await readSession(target.id, { store: pg.store })).backlog, config.scope);
+    if (formatRunConfig(config) !== formatRunConfig(stored)) {
+      const handle = await pg.store.open(target.id);
+      try {
+        await handle.writeArtifact('run.json', formatRunConfig(config));
+      } finally {
+        await handle.release();
+      }
+    }
+    return await workShared(
+      pg.store,
+      target.id,
+      config,
+      sharedOptions(
+        command,
+        config,
+        `Resuming session ${target.id} in ${redactConnectionString(pg.url)}`,
+      ),
+      io,
+    );
+  } finally {
+    await pg.close().catch(() => undefined);
+  }
+}
+
+function sharedOptions(command: ExecutionOptions, config: RunConfig, opening: string) {
+  const concurrency = config.concurrency ?? 1;
+  return {
+    concurrency,
+    leaseMs: DEFAULT_LEASE_MS,
+    simulateMs: command.simulateMs,
+    planDir: resolve(command.planDir),
+    output: command.output,
+    json: command.json,
+    opening: `${opening}${config.scope ? `, scope ${config.scope}` : ''}, ${concurrency} worker(s)`,
+  };
+}
+
+function flags(command: ExecutionOptions): StoreFlags {
+  return { store: command.store, 'plan-dir': command.planDir };
+}
+
+/** What a run in a plan folder does that a run on a database store does not. */
+function storeOnly(command: ExecutionOptions): void {
+  if (command.qa !== undefined) {
+    throw new UsageError(
+      '--qa is not available with --store: run the QA step once the session is done',
+    );
+  }
+}
+
 async function resume(command: ResumeCommand, io: Io): Promise<number> {
+  if (storeUrl(flags(command), io.env) !== undefined) return resumeStored(command, io);
   const planDir = resolve(command.planDir);
-  const target = await pickSession(planDir, command.session);
+  const target = await pickSession(createFileStore(planDir), command.session);
   const config = needWorker(await planRun(target.path, command));
   const manager = new SessionManager({ planDir, prdPath: join(target.path, 'prd_snapshot.md') });
   await manager.loadSession(target.path);
@@ -209,30 +335,6 @@ function checkScope(backlog: Backlog, scope: string | undefined): void {
   if (!createBacklogIndex(backlog).has(scope)) {
     throw new CliError(`unknown scope '${scope}': no item with that id in the backlog`);
   }
-}
-
-export async function pickSession(
-  planDir: string,
-  wanted: string | undefined,
-): Promise<SessionSummary> {
-  if (wanted === undefined) {
-    const latest = await findLatestSession(planDir);
-    if (!latest)
-      throw new CliError(`no session in ${planDir}; start one with: savepoint run <prd.md>`);
-    return latest;
-  }
-  const all = await listSessions(planDir);
-  const match = all.find(
-    (s) =>
-      s.id === wanted ||
-      (/^\d+$/.test(wanted) && s.sequence === Number(wanted)) ||
-      s.hash === wanted,
-  );
-  if (!match) {
-    const known = all.map((s) => s.id).join(', ') || 'none';
-    throw new CliError(`no session '${wanted}' in ${planDir} (sessions: ${known})`);
-  }
-  return match;
 }
 
 export async function readText(file: string, what: string): Promise<string> {

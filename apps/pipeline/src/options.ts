@@ -50,6 +50,7 @@ function describeParseError(error: Error & { code?: string }): string {
 /** Options every command that reads a session takes. */
 export const SESSION_SPEC = {
   'plan-dir': { type: 'string' },
+  store: { type: 'string' },
   session: { type: 'string' },
   json: { type: 'boolean' },
 } as const satisfies Spec;

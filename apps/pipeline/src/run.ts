@@ -36,7 +36,14 @@ export async function planRun(
   sessionDir: string | undefined,
   options: ExecutionOptions,
 ): Promise<RunConfig | undefined> {
-  const stored = sessionDir === undefined ? {} : await readRunConfig(sessionDir);
+  return mergeRunConfig(sessionDir === undefined ? {} : await readRunConfig(sessionDir), options);
+}
+
+/** `stored` (a session's run.json) with the options given now laid over it; see {@link planRun}. */
+export function mergeRunConfig(
+  stored: RunConfig,
+  options: Pick<ExecutionOptions, 'exec' | 'retries' | 'concurrency' | 'scope' | 'simulateMs'>,
+): RunConfig | undefined {
   const given: RunConfig = {
     exec: options.exec,
     retries: options.retries,

@@ -23,6 +23,7 @@ export function ensureBuilt(): void {
       'shutdown',
       'progress',
       'runner',
+      'store-postgres',
     ].map((name) => join(REPO_ROOT, 'packages', name)),
   ];
   const stale = dirs.some((dir) => {

@@ -11,10 +11,22 @@ export {
   type RunnerErrorCode,
   type RunnerErrorDetails,
 } from './errors.ts';
-export { GROUPS_FILE } from './internal/process-groups.ts';
-export { describeItem, ENV_VALUE_LIMIT, safeEnvValue } from './item-details.ts';
+export { GROUPS_FILE, reapWorkDir } from './internal/process-groups.ts';
+export {
+  describeItem,
+  describeWithoutIndex,
+  ENV_VALUE_LIMIT,
+  safeEnvValue,
+} from './item-details.ts';
 export { blockedSubtasks, errorReport, syncErrorReport, testResults } from './report.ts';
-export { RUN_CONFIG_FILE, type RunConfig, readRunConfig, writeRunConfig } from './run-config.ts';
+export {
+  formatRunConfig,
+  parseRunConfig,
+  RUN_CONFIG_FILE,
+  type RunConfig,
+  readRunConfig,
+  writeRunConfig,
+} from './run-config.ts';
 export { createRunner, type Runner, type RunnerOptions } from './runner.ts';
 export { simulatedWorker } from './simulate.ts';
 export type {

@@ -28,7 +28,7 @@ export function safeEnvValue(text: string, limit = ENV_VALUE_LIMIT): string {
  * the phase down), its `context_scope`, and its dependencies with their current statuses.
  */
 export function describeItem(
-  index: ReadonlyBacklogIndex,
+  index: Pick<ReadonlyBacklogIndex, 'get' | 'ancestors'>,
   item: Subtask,
   extra: { attempt: number; previousLog: string | null; sessionDir: string },
 ): ItemDetails {
@@ -54,6 +54,26 @@ export function describeItem(
     ancestors,
     context_scope: typeof scope === 'string' ? scope : null,
     dependencies,
+    attempt: extra.attempt,
+    previous_log: extra.previousLog,
+    session_dir: extra.sessionDir,
+  };
+}
+
+/**
+ * What a worker is told about a subtask when the runner has no backlog to look in (a runner
+ * working from a source alone): the item itself, no ancestors, and its dependencies by id only.
+ */
+export function describeWithoutIndex(
+  item: Subtask,
+  extra: { attempt: number; previousLog: string | null; sessionDir: string },
+): ItemDetails {
+  const scope = (item as { context_scope?: unknown }).context_scope;
+  return {
+    item,
+    ancestors: [],
+    context_scope: typeof scope === 'string' ? scope : null,
+    dependencies: (item.dependencies ?? []).map((id) => ({ id, title: null, status: null })),
     attempt: extra.attempt,
     previous_log: extra.previousLog,
     session_dir: extra.sessionDir,

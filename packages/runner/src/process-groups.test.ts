@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TOKEN_VARIABLE } from './internal/proc.ts';
-import { GROUPS_FILE, ProcessGroups } from './internal/process-groups.ts';
+import { GROUPS_FILE, ProcessGroups, reapWorkDir } from './internal/process-groups.ts';
 
 const children: ChildProcess[] = [];
 let dirs: string[] = [];
@@ -134,5 +134,28 @@ describe('ProcessGroups: what a killed run left', () => {
     expect(alive(ours.pid)).toBe(false);
     await waitGone(child);
     await next.close();
+  });
+
+  it('reapWorkDir ends what a gone runner of a folder left and removes its record', async () => {
+    const dir = sessionDir();
+    const ours = sleeper('r3ap');
+    const stranger = sleeper();
+    await settle();
+    writeFileSync(
+      join(dir, GROUPS_FILE),
+      JSON.stringify({
+        token: 'r3ap',
+        runnerPid: 1,
+        groups: [
+          { pgid: ours.pid, startTime: startTime(ours.pid), item: 'P1' },
+          { pgid: stranger.pid, startTime: startTime(stranger.pid), item: 'P2' },
+        ],
+      }),
+    );
+    expect(await reapWorkDir(dir)).toBeGreaterThanOrEqual(1);
+    expect(alive(ours.pid)).toBe(false);
+    expect(alive(stranger.pid)).toBe(true);
+    expect(existsSync(join(dir, GROUPS_FILE))).toBe(false);
+    expect(await reapWorkDir(dir)).toBe(0);
   });
 });

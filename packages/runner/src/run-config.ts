@@ -40,6 +40,16 @@ export async function readRunConfig(sessionDir: string): Promise<RunConfig> {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new RunnerError('IO', `cannot read ${file}`, { path: file, cause });
   }
+  return parseRunConfig(text, file);
+}
+
+/**
+ * Parses the text of a run configuration (a `run.json` kept elsewhere, such as an artifact of a
+ * database session); `file` names it in errors.
+ *
+ * @throws RunnerError `INVALID_CONFIG` for text that is not a run configuration
+ */
+export function parseRunConfig(text: string, file: string): RunConfig {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -63,6 +73,15 @@ export async function readRunConfig(sessionDir: string): Promise<RunConfig> {
   return config as RunConfig;
 }
 
+/** The text of `run.json` for `config`: the known keys, 2-space JSON and a final newline. */
+export function formatRunConfig(config: RunConfig): string {
+  const data: Record<string, unknown> = {};
+  for (const key of Object.keys(KEYS) as (keyof RunConfig)[]) {
+    if (config[key] !== undefined) data[key] = config[key];
+  }
+  return `${JSON.stringify(data, null, 2)}\n`;
+}
+
 /**
  * Writes `<sessionDir>/run.json` atomically and durably.
  *
@@ -70,12 +89,8 @@ export async function readRunConfig(sessionDir: string): Promise<RunConfig> {
  */
 export async function writeRunConfig(sessionDir: string, config: RunConfig): Promise<void> {
   const file = join(sessionDir, RUN_CONFIG_FILE);
-  const data: Record<string, unknown> = {};
-  for (const key of Object.keys(KEYS) as (keyof RunConfig)[]) {
-    if (config[key] !== undefined) data[key] = config[key];
-  }
   try {
-    await writeFileAtomic(file, `${JSON.stringify(data, null, 2)}\n`);
+    await writeFileAtomic(file, formatRunConfig(config));
   } catch (cause) {
     throw new RunnerError('IO', `cannot write ${file}`, { path: file, cause });
   }

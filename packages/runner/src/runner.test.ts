@@ -285,9 +285,68 @@ describe('createRunner with function workers', () => {
     await manager.close();
   });
 
+  it('works from a source alone: logs in workDir, a dropped claim stops its process group and is not counted', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'runner-source-'));
+    dirs.push(parent);
+    const workDir = join(parent, 'work', 'slot-1'); // made by the runner
+    const items = (
+      backlog([[], [0]]).backlog[0]!.milestones[0]!.tasks[0]!.subtasks as Subtask[]
+    ).slice();
+    const released: string[] = [];
+    const source: WorkSource = {
+      open: async () => [],
+      claim: async () => items.shift(),
+      mark: async () => undefined,
+      release: async (id, status) => {
+        released.push(`${id} ${status}`);
+        return true;
+      },
+      releaseAllSync: () => undefined,
+    };
+    const pidFile = join(parent, 'pid');
+    const events: RunnerEvent[] = [];
+    const runner = createRunner({
+      source,
+      workDir,
+      worker: commandWorker(
+        `if [ "$SAVEPOINT_ITEM_ID" = P1.M1.T1.S1 ]; then echo $$ > '${pidFile}'; exec sleep 30; fi; echo "in $SAVEPOINT_SESSION_DIR"`,
+        { graceMs: 200 },
+      ),
+      onEvent: (event) => events.push(event),
+    });
+    const done = runner.run();
+    while (!existsSync(pidFile) || readFileSync(pidFile, 'utf8').trim() === '') {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    expect(runner.drop('P1.M1.T1.S9')).toBe(false);
+    expect(runner.drop('P1.M1.T1.S1')).toBe(true);
+    const summary = await done;
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(summary.lost).toEqual(['P1.M1.T1.S1']);
+    expect(summary.completed).toEqual(['P1.M1.T1.S2']);
+    expect(summary.blocked.size).toBe(0);
+    expect(summary.errorReport).toBe('unchanged');
+    expect(released).toEqual(['P1.M1.T1.S1 Planned', 'P1.M1.T1.S2 Complete']);
+    expect(events.filter((e) => e.type === 'lost').map((e) => e.item.id)).toEqual(['P1.M1.T1.S1']);
+    const log = readFileSync(join(workDir, 'logs', 'P1.M1.T1.S2.1.log'), 'utf8');
+    expect(log).toBe(`in ${workDir}\n`);
+    // No backlog to look in: the dependency is named by id only.
+    const details = JSON.parse(
+      readFileSync(join(workDir, 'logs', 'P1.M1.T1.S2.1.item.json'), 'utf8'),
+    );
+    expect(details.ancestors).toEqual([]);
+    expect(details.dependencies).toEqual([{ id: 'P1.M1.T1.S1', title: null, status: null }]);
+    expect(existsSync(join(workDir, 'workers.json'))).toBe(false);
+  });
+
   it('rejects misuse with a TypeError', async () => {
     const manager = await open([[]]);
     expect(() => createRunner({ session: manager, worker: 'echo' as never })).toThrow(TypeError);
+    expect(() => createRunner({ worker: () => undefined })).toThrow(/a session, or a source/);
+    expect(() =>
+      createRunner({ source: createSessionSource(manager), worker: () => undefined }),
+    ).toThrow(/workDir/);
     expect(() =>
       createRunner({ session: manager, worker: () => undefined, concurrency: 0 }),
     ).toThrow(/concurrency/);

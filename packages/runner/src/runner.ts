@@ -1,12 +1,12 @@
 import { closeSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import type { SessionManager } from '@savepoint/session';
+import type { ReadonlyBacklogIndex, SessionManager } from '@savepoint/session';
 import type { Subtask } from '@savepoint/task-schema';
 import { RunnerError } from './errors.ts';
 import { TOKEN_VARIABLE } from './internal/proc.ts';
 import { ProcessGroups } from './internal/process-groups.ts';
-import { describeItem } from './item-details.ts';
+import { describeItem, describeWithoutIndex } from './item-details.ts';
 import { blockedSubtasks, syncErrorReport } from './report.ts';
 import type {
   FailureRecord,
@@ -20,8 +20,23 @@ import { createSessionSource, type WorkSource } from './work-source.ts';
 
 /** Options of {@link createRunner}. */
 export interface RunnerOptions {
-  /** A session manager with an open session (after `initialize()` or `loadSession()`). */
-  session: SessionManager;
+  /**
+   * A session manager with an open session (after `initialize()` or `loadSession()`). Leave it
+   * out to work from a `source` alone (a shared session of another store), with `workDir`.
+   */
+  session?: SessionManager;
+  /**
+   * Without `session`: the local folder for `logs/` and `workers.json` (one folder per live
+   * runner: a runner ends the processes an earlier runner of the same folder left). Workers see
+   * it as `SAVEPOINT_SESSION_DIR`. Not used with `session` (its folder is used).
+   */
+  workDir?: string;
+  /**
+   * Without `session`: the backlog used to describe a subtask to its worker (ancestors,
+   * dependency titles and the dependency statuses this index holds). Without it, a worker is told
+   * no ancestors and each dependency with `title` and `status` `null`.
+   */
+  index?: Pick<ReadonlyBacklogIndex, 'get' | 'ancestors'>;
   /** Does one attempt of one subtask: a function, or {@link commandWorker} for a shell command. */
   worker: Worker;
   /** How many subtasks run at once. @default 1 */
@@ -53,7 +68,11 @@ export interface RunnerOptions {
    * (interrupted or not): written while some are Failed, removed once none is. @default true
    */
   errorReport?: boolean;
-  /** Where work comes from; the default claims through `session`'s index. */
+  /**
+   * Where work comes from; the default claims through `session`'s index. Required without
+   * `session`. A runner without a session reports no `blocked` subtasks and keeps no
+   * ERROR_REPORT.md (both need the whole backlog): `summary.failed` lists this runner's failures.
+   */
   source?: WorkSource;
 }
 
@@ -67,6 +86,12 @@ export interface Runner {
    * (`flushSync()`).
    */
   forceStop(): void;
+  /**
+   * Stops the attempt on subtask `id` whose claim was lost (another worker may run it now): its
+   * process group is ended, and its outcome is neither recorded nor counted; it is listed in
+   * `summary.lost` and reported as a `lost` event. Returns whether `id` was in flight here.
+   */
+  drop(id: string): boolean;
   /** The subtasks in flight now. */
   readonly inFlight: readonly string[];
 }
@@ -82,15 +107,16 @@ export interface Runner {
 export function createRunner(options: RunnerOptions): Runner {
   check(options);
   const manager = options.session;
-  const state = manager.currentSession;
-  if (!state) {
+  const state = manager?.currentSession;
+  if (manager && !state) {
     throw new RunnerError(
       'NO_SESSION',
       'createRunner needs a session manager with an open session',
     );
   }
-  const sessionDir = state.metadata.path;
+  const sessionDir = state ? state.metadata.path : options.workDir!;
   const logsDir = join(sessionDir, 'logs');
+  const describeIndex = manager ? manager.index : options.index;
   const concurrency = options.concurrency ?? 1;
   const retries = options.retries ?? 0;
   const backoff = options.backoff ?? ((n: number) => Math.min(5000, 200 * 2 ** (n - 1)));
@@ -99,13 +125,16 @@ export function createRunner(options: RunnerOptions): Runner {
   const stop = options.signal ?? new AbortController().signal;
   const source =
     options.source ??
-    createSessionSource(manager, {
+    createSessionSource(manager!, {
       ...(options.scope === undefined ? {} : { scope: options.scope }),
       flush: options.flush ?? 'outcome',
     });
   const groups = new ProcessGroups(sessionDir);
   const marker = Object.freeze({ [TOKEN_VARIABLE]: groups.token });
   const active = new Map<string, Promise<void>>();
+  // The per-attempt abort of each subtask in flight, and the ones whose claim was lost.
+  const attempts = new Map<string, AbortController>();
+  const lost = new Set<string>();
   const attemptsBefore = new Map<string, number>();
   let liveGroups = 0;
   let groupsGone: (() => void) | undefined;
@@ -118,6 +147,14 @@ export function createRunner(options: RunnerOptions): Runner {
     forceStop() {
       groups.killAllSync();
       source.releaseAllSync();
+    },
+    drop(id) {
+      if (!active.has(id)) return false;
+      if (!lost.has(id)) {
+        lost.add(id);
+        attempts.get(id)?.abort(new Error(`the claim on ${id} was lost`));
+      }
+      return true;
     },
     async run() {
       if (started) throw new TypeError('Runner.run() was already called; create a new runner');
@@ -135,7 +172,18 @@ export function createRunner(options: RunnerOptions): Runner {
       recovered: [],
       reaped: 0,
       errorReport: 'unchanged',
+      lost: [],
     };
+    if (!manager) {
+      try {
+        mkdirSync(sessionDir, { recursive: true });
+      } catch (cause) {
+        throw new RunnerError('IO', `cannot create the work folder ${sessionDir}`, {
+          path: sessionDir,
+          cause,
+        });
+      }
+    }
     // A killed run's processes must be gone before any of its subtasks can run again.
     summary.reaped = await groups.open();
     summary.recovered = await source.open();
@@ -188,6 +236,7 @@ export function createRunner(options: RunnerOptions): Runner {
     }
 
     summary.interrupted = stop.aborted;
+    if (!manager) return summary;
     if (!summary.interrupted) summary.blocked = blockedSubtasks(manager.index, options.scope);
     if (options.errorReport !== false) {
       summary.errorReport = await syncErrorReport(manager, summary.failed);
@@ -196,10 +245,19 @@ export function createRunner(options: RunnerOptions): Runner {
   }
 
   async function runItem(item: Subtask, summary: RunSummary): Promise<void> {
+    lost.delete(item.id);
+    // A claim that turns out lost: the outcome is not the runner's to record or count.
+    const giveUp = async (attempt: number) => {
+      lost.delete(item.id);
+      await source.release(item.id, 'Planned');
+      summary.lost.push(item.id);
+      emit({ type: 'lost', item, attempt });
+    };
     for (let tries = 1; ; tries++) {
       const attempt = (attemptsBefore.get(item.id) ?? 0) + 1;
       attemptsBefore.set(item.id, attempt);
       const { result, tail, logPath } = await attemptOnce(item, attempt);
+      if (lost.has(item.id)) return giveUp(attempt);
       if (stop.aborted) {
         // Interrupted work counts for nothing: the subtask runs again next time.
         await source.release(item.id, 'Planned');
@@ -207,7 +265,11 @@ export function createRunner(options: RunnerOptions): Runner {
       }
       if (result.ok) {
         // A claim lost meanwhile (an expired lease) runs again elsewhere: not counted here.
-        if (!(await source.release(item.id, 'Complete'))) return;
+        if (!(await source.release(item.id, 'Complete'))) {
+          summary.lost.push(item.id);
+          emit({ type: 'lost', item, attempt });
+          return;
+        }
         summary.completed.push(item.id);
         emit({ type: 'finished', item, attempts: tries });
         return;
@@ -224,7 +286,11 @@ export function createRunner(options: RunnerOptions): Runner {
           logPath,
           at: new Date().toISOString(),
         };
-        if (!(await source.release(item.id, 'Failed'))) return;
+        if (!(await source.release(item.id, 'Failed'))) {
+          summary.lost.push(item.id);
+          emit({ type: 'lost', item, attempt });
+          return;
+        }
         summary.failed.push(record);
         emit({ type: 'failed', item, failure: record });
         return;
@@ -233,6 +299,7 @@ export function createRunner(options: RunnerOptions): Runner {
       emit({ type: 'retry', item, attempt: tries, result, delayMs });
       await source.mark(item.id, 'Retrying');
       await pause(delayMs, stop);
+      if (lost.has(item.id)) return giveUp(attempt);
       if (stop.aborted) {
         await source.release(item.id, 'Planned');
         return;
@@ -276,6 +343,8 @@ export function createRunner(options: RunnerOptions): Runner {
       emit({ type: 'output', item, attempt, line });
     };
     const attemptStop = new AbortController();
+    attempts.set(item.id, attemptStop);
+    if (lost.has(item.id)) attemptStop.abort(new Error(`the claim on ${item.id} was lost`));
     const onStop = () => attemptStop.abort(stop.reason);
     stop.addEventListener('abort', onStop, { once: true });
     let timedOut = false;
@@ -293,11 +362,9 @@ export function createRunner(options: RunnerOptions): Runner {
       logPath,
       previousLogPath,
       marker,
-      details: describeItem(manager.index, item, {
-        attempt,
-        previousLog: previousLogPath,
-        sessionDir,
-      }),
+      details: describeIndex
+        ? describeItem(describeIndex, item, { attempt, previousLog: previousLogPath, sessionDir })
+        : describeWithoutIndex(item, { attempt, previousLog: previousLogPath, sessionDir }),
       output(text) {
         const chunk = typeof text === 'string' ? text : decoder.write(Buffer.from(text));
         writeLog(chunk);
@@ -329,6 +396,7 @@ export function createRunner(options: RunnerOptions): Runner {
     } finally {
       clearTimeout(timer);
       stop.removeEventListener('abort', onStop);
+      attempts.delete(item.id);
     }
     if (timedOut) {
       result = { ...result, ok: false, message: `timed out after ${options.timeoutMs} ms` };
@@ -373,6 +441,16 @@ function fileSafe(id: string): string {
 function check(options: RunnerOptions): void {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`createRunner expected an options object, got ${String(options)}`);
+  }
+  if (options.session === undefined) {
+    if (options.source === undefined) {
+      throw new TypeError('createRunner expected a session, or a source to work from without one');
+    }
+    if (typeof options.workDir !== 'string' || options.workDir === '') {
+      throw new TypeError(
+        `createRunner expected workDir (a folder for logs/ and workers.json) with a source and no session, got ${String(options.workDir)}`,
+      );
+    }
   }
   if (typeof options.worker !== 'function') {
     throw new TypeError(

@@ -27,7 +27,7 @@ export interface AncestorInfo {
 export interface DependencyInfo {
   id: string;
   title: string | null;
-  /** `null` when no item has this id. */
+  /** `null` when no item has this id, or the runner has no backlog to look in. */
   status: Status | null;
 }
 
@@ -107,7 +107,12 @@ export type RunnerEvent =
       result: WorkResult;
       delayMs: number;
     }
-  | { type: 'failed'; item: Subtask; failure: FailureRecord };
+  | { type: 'failed'; item: Subtask; failure: FailureRecord }
+  /**
+   * The claim on the subtask was lost (its lease expired and another worker may run it): the
+   * attempt was stopped or its outcome refused, and nothing was recorded or counted.
+   */
+  | { type: 'lost'; item: Subtask; attempt: number };
 
 /** What {@link Runner.run} resolves to. */
 export interface RunSummary {
@@ -125,4 +130,6 @@ export interface RunSummary {
   reaped: number;
   /** What happened to ERROR_REPORT.md at the end of the run. */
   errorReport: 'written' | 'removed' | 'unchanged';
+  /** Subtasks whose claim was lost while this runner worked on them (none with a session). */
+  lost: string[];
 }

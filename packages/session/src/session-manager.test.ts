@@ -7,6 +7,7 @@ import { deferred, makeBacklog, makeTempDir } from '../test/helpers.ts';
 import {
   type ChangeBatch,
   createFileStore,
+  createMemoryStore,
   hashPrd,
   listSessions,
   readSession,
@@ -668,6 +669,25 @@ describe('recovering containers', () => {
 });
 
 describe('loading and listing', () => {
+  it('readSession reads a session of any store by id, without holding it', async () => {
+    const store = createMemoryStore();
+    const holder = new SessionManager({ prdText: PRD_A, store });
+    const state = await holder.initialize({
+      backlog: makeBacklog({ phases: 1, milestones: 1, tasks: 1, subtasks: 2 }),
+    });
+    const first = holder.index.subtasks()[0]!.id;
+    holder.updateItemStatus(first, 'Complete');
+    await holder.flushUpdates();
+    const snapshot = await readSession(state.metadata.id, { store });
+    expect(snapshot.metadata.id).toBe(state.metadata.id);
+    expect(snapshot.prdSnapshot).toBe(PRD_A);
+    expect(snapshot.backlog).toEqual(holder.currentSession!.taskRegistry);
+    await holder.close();
+    await expect(readSession('009_dddddddddddd', { store })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+  });
+
   it('loads a folder whose hash differs from its snapshot, and reports incomplete sessions', async () => {
     const backlog = makeBacklog({ phases: 1, milestones: 1, tasks: 1, subtasks: 1 });
     await mkdir(join(planDir, '002_aaaaaaaaaaaa'), { recursive: true });

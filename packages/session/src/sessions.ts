@@ -4,7 +4,7 @@ import { listSessionFolders, readSessionFolder } from './file-store.ts';
 import { hashPrd } from './hash.ts';
 import { toMetadata } from './internal/backlog.ts';
 import { materialize } from './internal/load.ts';
-import type { LoadedSession, SessionListing, SessionSummary } from './store.ts';
+import type { LoadedSession, SessionListing, SessionStore, SessionSummary } from './store.ts';
 
 /** Identity and origin of a session. */
 export interface SessionMetadata {
@@ -100,12 +100,18 @@ export async function findSessionByPRD(
  * (`tasks.json` with the changes of `tasks.journal` applied, so it is current even while another
  * process runs the session). The folder's hash is not checked against the snapshot.
  *
- * @param path - the session folder
+ * @param path - the session folder; with `options.store`, a session reference of that store (its
+ *   id or listed `path`)
+ * @param options - `store`: read from this store instead of a session folder (`store.read`)
  * @throws SessionError `NOT_FOUND` (no such folder, or not a session folder name),
  *   `INCOMPLETE_SESSION` (`tasks.json` or `prd_snapshot.md` missing), `CORRUPT` (the journal is
  *   damaged before its tail), `INVALID_BACKLOG`, `IO`
  */
-export async function readSession(path: string): Promise<SessionSnapshot> {
+export async function readSession(
+  path: string,
+  options: { readonly store?: SessionStore } = {},
+): Promise<SessionSnapshot> {
+  if (options.store !== undefined) return snapshotOf(await options.store.read(path));
   return snapshotOf(await readSessionFolder(path));
 }
 

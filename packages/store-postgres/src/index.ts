@@ -13,6 +13,11 @@ export {
   recordSql,
   renewSql,
 } from './claims.ts';
+export {
+  type ImportResult,
+  importSessionFolder,
+  redactConnectionString,
+} from './import-session.ts';
 export type { WaitForWorkOptions, WakeReason } from './internal/listener.ts';
 export { type MigrationResult, migrate, SCHEMA_VERSION } from './migrate.ts';
 export {
@@ -22,6 +27,12 @@ export {
   type PostgresStoreOptions,
   type SessionEvent,
 } from './postgres-store.ts';
+export {
+  type SharedWork,
+  type SharedWorkOptions,
+  type SharedWorkSummary,
+  workSharedSession,
+} from './shared-run.ts';
 export {
   type ClaimsWorkSource,
   createWorkSource,

@@ -107,6 +107,14 @@ export interface PostgresStore extends SessionStore {
    */
   exportTasks(ref: SessionRef): Promise<string>;
   /**
+   * The text of a session's artifact (`run.json`, `ERROR_REPORT.md`, ...), read without holding
+   * the session; `null` when it has none of that name.
+   *
+   * @throws SessionError `NOT_FOUND`, `IO`
+   * @throws TypeError for a name that is not an artifact name
+   */
+  readArtifact(ref: SessionRef, name: string): Promise<string | null>;
+  /**
    * The status history of a session, oldest first; of one item with `itemId`.
    *
    * @throws SessionError `NOT_FOUND`, `IO`
@@ -379,6 +387,17 @@ class Store implements PostgresStore {
       const { document, current_item } = rows[0];
       return serializeBacklog(await readBacklog(client, this.#q, id, document, current_item));
     });
+  }
+
+  async readArtifact(ref: SessionRef, name: string): Promise<string | null> {
+    checkArtifact(name, '');
+    const id = this.#resolve(ref);
+    await this.#requireSession(id);
+    const { rows } = await this.#query<{ body: string }>(
+      `SELECT body FROM ${this.#q}.artifacts WHERE session_id = $1 AND name = $2`,
+      [id, name],
+    );
+    return rows[0]?.body ?? null;
   }
 
   async events(

@@ -87,7 +87,14 @@ describePg('PostgreSQL store: sessions', () => {
     expect(loaded.prdSnapshot).toBe(Buffer.from(bytes).toString('utf8'));
     const where = await child.handle.writeArtifact('ERROR_REPORT.md', '# failed\n');
     expect(where).toContain(child.session.id);
+    // Readable without holding the session.
+    expect(await store.readArtifact(child.session.id, 'ERROR_REPORT.md')).toBe('# failed\n');
     await child.handle.removeArtifact('ERROR_REPORT.md');
+    expect(await store.readArtifact(child.session.id, 'ERROR_REPORT.md')).toBeNull();
+    await expect(store.readArtifact(child.session.id, '../x')).rejects.toThrow(TypeError);
+    await expect(store.readArtifact('997_cccccccccccc', 'run.json')).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
     await expect(child.handle.writeArtifact('tasks.json', 'x')).rejects.toThrow(TypeError);
   });
 

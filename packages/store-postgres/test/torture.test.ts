@@ -13,8 +13,8 @@ import {
   useDatabase,
 } from './helpers.ts';
 
-// Acceptance 2, with worker processes on the package's API (the CLI's `savepoint work` does not
-// exist yet): 4 processes x 4 concurrent claims on a 2,000-subtask backlog with dependencies, a
+// Acceptance 2, with worker processes on the package's API (apps/pipeline's
+// postgres-torture.test.ts runs the same with `savepoint work` processes): 4 processes x 4 concurrent claims on a 2,000-subtask backlog with dependencies, a
 // fast worker logging `start <id> <pid>` / `end <id> <pid>`, once without kills and once with
 // random SIGKILLs and restarts.
 const PROCESSES = 4;

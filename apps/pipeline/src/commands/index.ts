@@ -6,6 +6,7 @@ import { setStatus } from './set-status.ts';
 import type { CliCommand } from './shared.ts';
 import { show } from './show.ts';
 import { sessions, status } from './status.ts';
+import { exportTasks, importSession, work } from './work.ts';
 
 /** Commands that live in a module of their own, by name. */
 export const COMMANDS: Readonly<Record<string, CliCommand>> = {
@@ -15,6 +16,9 @@ export const COMMANDS: Readonly<Record<string, CliCommand>> = {
   'set-status': setStatus,
   status,
   sessions,
+  work,
+  export: exportTasks,
+  import: importSession,
 };
 
 /** Parses `args` for the command `name` (one of {@link COMMANDS}) and runs it. */

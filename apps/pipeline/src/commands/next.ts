@@ -1,6 +1,7 @@
 import { blockedSubtasks } from '@savepoint/runner';
 import { CliError } from '../errors.ts';
 import { UsageError } from '../options.ts';
+import { withStore } from '../store.ts';
 import { type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
 
 /** `savepoint next`: the subtasks that are ready now, in the order a run takes them. */
@@ -9,7 +10,9 @@ export const next: CliCommand = {
   async run(values, positionals, io) {
     if (positionals.length > 0)
       throw new UsageError(`next takes no arguments, got: ${positionals.join(' ')}`);
-    const { snapshot, index } = await readChosen(values);
+    const { snapshot, index } = await withStore(values, io.env, (store) =>
+      readChosen(store, values),
+    );
     const scope = values.scope as string | undefined;
     if (scope !== undefined && !index.has(scope)) {
       throw new CliError(

@@ -1,10 +1,9 @@
-import { join, resolve } from 'node:path';
 import { syncErrorReport } from '@savepoint/runner';
 import { SessionManager } from '@savepoint/session';
 import type { Status } from '@savepoint/task-schema';
 import { CliError } from '../errors.ts';
-import { pickSession } from '../main.ts';
 import { UsageError } from '../options.ts';
+import { pickSession, withStore } from '../store.ts';
 import { type CliCommand, print, SESSION_SPEC } from './shared.ts';
 
 /** The statuses a person may set; the in-flight ones belong to a run. */
@@ -29,50 +28,53 @@ export const setStatus: CliCommand = {
         `set-status takes ${SETTABLE.join(', ')} as the status, got '${wanted}'`,
       );
     }
-    const planDir = resolve((values['plan-dir'] as string | undefined) ?? 'plan');
-    const target = await pickSession(planDir, values.session as string | undefined);
-    const manager = new SessionManager({ planDir, prdPath: join(target.path, 'prd_snapshot.md') });
-    await manager.loadSession(target.path);
-    try {
-      const item = manager.index.get(id);
-      if (!item)
-        throw new CliError(
-          `no item '${id}' in session ${target.id}; savepoint status --tree lists the ids`,
-        );
-      const before = item.status;
-      const subtasks = item.type === 'Subtask' ? [item] : manager.index.subtasks(id);
-      for (const subtask of subtasks) manager.updateItemStatus(subtask.id, status);
-      if (item.type !== 'Subtask' && subtasks.length === 0) manager.updateItemStatus(id, status);
-      await manager.flushUpdates();
-      await manager.saveBacklog(manager.currentSession!.taskRegistry);
-      const report = await syncErrorReport(manager, []);
-      const after = manager.index.get(id)!.status;
-      const changed = subtasks.length > 1 ? ` (${subtasks.length} subtasks)` : '';
-      if (values.json) {
-        print(
-          io,
-          {
-            session: target.id,
-            id,
-            from: before,
-            to: after,
-            subtasks: subtasks.map((s) => s.id),
-            errorReport: report,
-          },
-          undefined,
-        );
-      } else {
-        const note =
-          report === 'removed'
-            ? ' ERROR_REPORT.md removed: nothing is Failed now.'
-            : report === 'written'
-              ? ' ERROR_REPORT.md updated.'
-              : '';
-        print(io, null, [`${id}: ${before} -> ${after}${changed} in session ${target.id}.${note}`]);
+    return withStore(values, io.env, async ({ store }) => {
+      const target = await pickSession(store, values.session as string | undefined);
+      const manager = new SessionManager({ store });
+      await manager.loadSession(target.path);
+      try {
+        const item = manager.index.get(id);
+        if (!item)
+          throw new CliError(
+            `no item '${id}' in session ${target.id}; savepoint status --tree lists the ids`,
+          );
+        const before = item.status;
+        const subtasks = item.type === 'Subtask' ? [item] : manager.index.subtasks(id);
+        for (const subtask of subtasks) manager.updateItemStatus(subtask.id, status);
+        if (item.type !== 'Subtask' && subtasks.length === 0) manager.updateItemStatus(id, status);
+        await manager.flushUpdates();
+        await manager.saveBacklog(manager.currentSession!.taskRegistry);
+        const report = await syncErrorReport(manager, []);
+        const after = manager.index.get(id)!.status;
+        const changed = subtasks.length > 1 ? ` (${subtasks.length} subtasks)` : '';
+        if (values.json) {
+          print(
+            io,
+            {
+              session: target.id,
+              id,
+              from: before,
+              to: after,
+              subtasks: subtasks.map((s) => s.id),
+              errorReport: report,
+            },
+            undefined,
+          );
+        } else {
+          const note =
+            report === 'removed'
+              ? ' ERROR_REPORT.md removed: nothing is Failed now.'
+              : report === 'written'
+                ? ' ERROR_REPORT.md updated.'
+                : '';
+          print(io, null, [
+            `${id}: ${before} -> ${after}${changed} in session ${target.id}.${note}`,
+          ]);
+        }
+        return 0;
+      } finally {
+        await manager.close();
       }
-      return 0;
-    } finally {
-      await manager.close();
-    }
+    });
   },
 };

@@ -1,9 +1,8 @@
-import { resolve } from 'node:path';
 import { readSession, type SessionSnapshot } from '@savepoint/session';
 import { type BacklogIndex, createBacklogIndex } from '@savepoint/task-schema';
-import { pickSession } from '../main.ts';
 import type { Spec } from '../options.ts';
 import type { Io } from '../run.ts';
+import { pickSession, type Store } from '../store.ts';
 
 export { SESSION_SPEC } from '../options.ts';
 
@@ -17,14 +16,14 @@ export interface CliCommand {
   ): Promise<number>;
 }
 
-/** Reads the chosen session without locking it. */
+/** Reads the chosen session of the command's store without locking it. */
 export async function readChosen(
+  { store }: Store,
   values: Record<string, unknown>,
-): Promise<{ planDir: string; snapshot: SessionSnapshot; index: BacklogIndex }> {
-  const planDir = resolve((values['plan-dir'] as string | undefined) ?? 'plan');
-  const target = await pickSession(planDir, values.session as string | undefined);
-  const snapshot = await readSession(target.path);
-  return { planDir, snapshot, index: createBacklogIndex(snapshot.backlog) };
+): Promise<{ snapshot: SessionSnapshot; index: BacklogIndex }> {
+  const target = await pickSession(store, values.session as string | undefined);
+  const snapshot = await readSession(target.path, { store });
+  return { snapshot, index: createBacklogIndex(snapshot.backlog) };
 }
 
 /** Prints one JSON object or text lines. */

@@ -2,6 +2,7 @@ import { blockedSubtasks } from '@savepoint/runner';
 import type { BacklogItem } from '@savepoint/task-schema';
 import { CliError } from '../errors.ts';
 import { single } from '../options.ts';
+import { withStore } from '../store.ts';
 import { type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
 
 /** `savepoint show <id>`: one item with its ancestors, dependencies and context. */
@@ -9,7 +10,9 @@ export const show: CliCommand = {
   options: SESSION_SPEC,
   async run(values, positionals, io) {
     const id = single(positionals, 'show', '<id>');
-    const { snapshot, index } = await readChosen(values);
+    const { snapshot, index } = await withStore(values, io.env, (store) =>
+      readChosen(store, values),
+    );
     const item = index.get(id);
     if (!item) {
       throw new CliError(

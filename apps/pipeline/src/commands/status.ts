@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { blockedSubtasks } from '@savepoint/runner';
-import { listSessions, readSession, SessionError } from '@savepoint/session';
+import { readSession, SessionError, SessionManager } from '@savepoint/session';
 import { createBacklogIndex, type Status } from '@savepoint/task-schema';
 import { describeError } from '../errors.ts';
 import { UsageError } from '../options.ts';
 import { countsReport } from '../run.ts';
+import { type Store, withStore } from '../store.ts';
 import { renderTree } from '../tree.ts';
 import { type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
 
@@ -17,7 +18,10 @@ export const status: CliCommand = {
   async run(values, positionals, io) {
     if (positionals.length > 0)
       throw new UsageError(`status takes no arguments, got: ${positionals.join(' ')}`);
-    const { snapshot, index } = await readChosen(values);
+    const { snapshot, index, qaFailed } = await withStore(values, io.env, async (store) => {
+      const chosen = await readChosen(store, values);
+      return { ...chosen, qaFailed: await hasTestResults(store, chosen.snapshot.metadata) };
+    });
     const counts = index.countByStatus();
     const failed = index.subtasks().filter((s) => s.status === 'Failed');
     const blocked = blockedSubtasks(index);
@@ -32,7 +36,7 @@ export const status: CliCommand = {
       recovered: [],
       inFlight: snapshot.inFlight,
       blocked: [...blocked.keys()],
-      qa: existsSync(join(metadata.path, 'TEST_RESULTS.md')) ? 'failed' : null,
+      qa: qaFailed ? 'failed' : null,
       exitCode: 0,
     };
     if (values.json) {
@@ -62,67 +66,77 @@ export const status: CliCommand = {
 
 /** `savepoint sessions`: every session of a plan folder; a damaged one is listed as damaged. */
 export const sessions: CliCommand = {
-  options: { 'plan-dir': { type: 'string' }, json: { type: 'boolean' } },
+  options: { 'plan-dir': { type: 'string' }, store: { type: 'string' }, json: { type: 'boolean' } },
   async run(values, positionals, io) {
     if (positionals.length > 0)
       throw new UsageError(`sessions takes no arguments, got: ${positionals.join(' ')}`);
-    const planDir = resolve((values['plan-dir'] as string | undefined) ?? 'plan');
-    const rows = [];
-    const damaged: string[] = [];
-    for (const summary of await listSessions(planDir)) {
-      const row = {
-        id: summary.id,
-        sequence: summary.sequence,
-        hash: summary.hash,
-        createdAt: summary.createdAt.toISOString(),
-      };
-      try {
-        const snapshot = await readSession(summary.path);
-        const { total, completed, failed, percentage } = countsReport(
-          createBacklogIndex(snapshot.backlog).countByStatus(),
-        );
-        rows.push({
-          ...row,
-          parent: snapshot.metadata.parentSession,
-          damaged: null,
-          total,
-          completed,
-          failed,
-          percentage,
-        });
-      } catch (error) {
-        if (!(error instanceof SessionError)) throw error;
-        const { message } = describeError(error);
-        damaged.push(message);
-        rows.push({
-          ...row,
-          parent: null,
-          damaged: message.split('\n')[0]!,
-          total: null,
-          completed: null,
-          failed: null,
-          percentage: null,
-        });
+    return withStore(values, io.env, async ({ store }) => {
+      const planDir = store.location;
+      const rows = [];
+      const damaged: string[] = [];
+      for (const summary of await new SessionManager({ store }).listSessions()) {
+        const row = {
+          id: summary.id,
+          sequence: summary.sequence,
+          hash: summary.hash,
+          createdAt: summary.createdAt.toISOString(),
+        };
+        try {
+          const snapshot = await readSession(summary.path, { store });
+          const { total, completed, failed, percentage } = countsReport(
+            createBacklogIndex(snapshot.backlog).countByStatus(),
+          );
+          rows.push({
+            ...row,
+            parent: snapshot.metadata.parentSession,
+            damaged: null,
+            total,
+            completed,
+            failed,
+            percentage,
+          });
+        } catch (error) {
+          if (!(error instanceof SessionError)) throw error;
+          const { message } = describeError(error);
+          damaged.push(message);
+          rows.push({
+            ...row,
+            parent: null,
+            damaged: message.split('\n')[0]!,
+            total: null,
+            completed: null,
+            failed: null,
+            percentage: null,
+          });
+        }
       }
-    }
-    if (values.json) print(io, { planDir, sessions: rows }, undefined);
-    else if (rows.length === 0) print(io, null, [`No sessions in ${planDir}`]);
-    else {
-      const lines = ['SEQ  HASH          PARENT            CREATED                   PROGRESS'];
-      for (const row of rows) {
-        const progress = row.damaged
-          ? 'DAMAGED (see below)'
-          : `${row.completed}/${row.total} (${row.percentage!.toFixed(1)}%)${row.failed ? `, ${row.failed} failed` : ''}`;
-        lines.push(
-          `${String(row.sequence).padStart(3, '0')}  ${row.hash}  ${(row.parent ?? '-').padEnd(16)}  ${row.createdAt}  ${progress}`,
-        );
+      if (values.json) print(io, { planDir, sessions: rows }, undefined);
+      else if (rows.length === 0) print(io, null, [`No sessions in ${planDir}`]);
+      else {
+        const lines = ['SEQ  HASH          PARENT            CREATED                   PROGRESS'];
+        for (const row of rows) {
+          const progress = row.damaged
+            ? 'DAMAGED (see below)'
+            : `${row.completed}/${row.total} (${row.percentage!.toFixed(1)}%)${row.failed ? `, ${row.failed} failed` : ''}`;
+          lines.push(
+            `${String(row.sequence).padStart(3, '0')}  ${row.hash}  ${(row.parent ?? '-').padEnd(16)}  ${row.createdAt}  ${progress}`,
+          );
+        }
+        print(io, null, lines);
       }
-      print(io, null, lines);
-    }
-    for (const message of damaged) io.stderr.write(`savepoint: damaged session: ${message}\n`);
-    return damaged.length > 0 ? 2 : 0;
+      for (const message of damaged) io.stderr.write(`savepoint: damaged session: ${message}\n`);
+      return damaged.length > 0 ? 2 : 0;
+    });
   },
 };
+
+/** Whether the session's last QA failed: it has a TEST_RESULTS.md. */
+async function hasTestResults(store: Store, metadata: { id: string; path: string }) {
+  if (store.kind === 'postgres') {
+    return (await store.store.readArtifact(metadata.id, 'TEST_RESULTS.md')) !== null;
+  }
+  return existsSync(join(metadata.path, 'TEST_RESULTS.md'));
+}
 
 function listed(what: string, entries: string[]): string[] {
   if (entries.length === 0) return [];

@@ -195,6 +195,20 @@ async function reapEarlierRun(file: string): Promise<number> {
   return new Set([...victims, ...stray]).size;
 }
 
+/**
+ * Ends what the runner of `dir` (its `workDir` or session folder) left running, as a new runner of
+ * that folder would, and removes its record: for a process that cleans up after a killed runner
+ * whose folder will not be used again. Call it only when that runner is gone.
+ *
+ * @returns how many processes were ended
+ */
+export async function reapWorkDir(dir: string): Promise<number> {
+  const file = join(dir, GROUPS_FILE);
+  const reaped = await reapEarlierRun(file);
+  rmSync(file, { force: true });
+  return reaped;
+}
+
 /** SIGKILLs the processes and waits (briefly) until none carrying the token is alive. */
 async function endProcesses(pids: number[], token: string): Promise<void> {
   if (pids.length === 0) return;

@@ -1,0 +1,116 @@
+import { hostname } from 'node:os';
+import { readRunConfig } from '@savepoint/runner';
+import { importSessionFolder, redactConnectionString } from '@savepoint/store-postgres';
+import { CliError } from '../errors.ts';
+import { single, UsageError, wholeNumber } from '../options.ts';
+import { openPostgres, pickSession } from '../store.ts';
+import { DEFAULT_LEASE_MS, storedRunConfig, workShared } from '../work.ts';
+import type { CliCommand } from './shared.ts';
+
+/** `savepoint work --store URL`: joins a session of the database as more workers. */
+export const work: CliCommand = {
+  options: {
+    store: { type: 'string' },
+    session: { type: 'string' },
+    'plan-dir': { type: 'string' },
+    concurrency: { type: 'string' },
+    exec: { type: 'string' },
+    simulate: { type: 'string' },
+    'lease-ms': { type: 'string' },
+    output: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run(values, positionals, io) {
+    if (positionals.length > 0)
+      throw new UsageError(`work takes no arguments, got: ${positionals.join(' ')}`);
+    const concurrency = wholeNumber(values.concurrency as string | undefined, '--concurrency', 0);
+    const leaseMs = wholeNumber(
+      values['lease-ms'] as string | undefined,
+      '--lease-ms',
+      DEFAULT_LEASE_MS,
+    );
+    if (values.concurrency !== undefined && concurrency === 0)
+      throw new UsageError('--concurrency must be 1 or more');
+    if (leaseMs < 100) throw new UsageError(`--lease-ms must be 100 or more, got ${leaseMs}`);
+    const exec = values.exec as string | undefined;
+    if (exec !== undefined && exec.trim() === '') throw new UsageError('--exec needs a command');
+    if (exec !== undefined && values.simulate !== undefined)
+      throw new UsageError('--exec and --simulate cannot be used together');
+    const simulateMs =
+      values.simulate === undefined
+        ? undefined
+        : wholeNumber(values.simulate as string, '--simulate', 0);
+    const output = (values.output as string | undefined) ?? 'quiet';
+    if (output !== 'quiet' && output !== 'stream')
+      throw new UsageError(`--output must be quiet or stream, not '${output}'`);
+    const pg = await openPostgres(values, io.env, 'work');
+    try {
+      const session = await pickSession(pg.store, values.session as string | undefined);
+      const config = { ...(await storedRunConfig(pg.store, session.id)) };
+      if (exec !== undefined) config.exec = exec;
+      if (config.exec === undefined && simulateMs === undefined) {
+        throw new CliError(
+          `session ${session.id} has no stored worker command: give --exec CMD (or start it with savepoint run --store URL --exec CMD)`,
+        );
+      }
+      const slots = values.concurrency === undefined ? (config.concurrency ?? 1) : concurrency;
+      return await workShared(
+        pg.store,
+        session.id,
+        config,
+        {
+          concurrency: slots,
+          leaseMs,
+          simulateMs,
+          planDir: pg.planDir,
+          output,
+          json: (values.json as boolean | undefined) ?? false,
+          opening: `Joining session ${session.id} in ${redactConnectionString(pg.url)} as ${slots} worker(s) ${hostname()}/${process.pid}/1..${slots}, lease ${leaseMs} ms`,
+        },
+        io,
+      );
+    } finally {
+      await pg.close().catch(() => undefined);
+    }
+  },
+};
+
+/** `savepoint export --store URL [--session ID]`: the session's tasks.json on stdout. */
+export const exportTasks: CliCommand = {
+  options: { store: { type: 'string' }, session: { type: 'string' } },
+  async run(values, positionals, io) {
+    if (positionals.length > 0)
+      throw new UsageError(`export takes no arguments, got: ${positionals.join(' ')}`);
+    const pg = await openPostgres(values, io.env, 'export');
+    try {
+      const session = await pickSession(pg.store, values.session as string | undefined);
+      io.stdout.write(await pg.store.exportTasks(session.id));
+      return 0;
+    } finally {
+      await pg.close().catch(() => undefined);
+    }
+  },
+};
+
+/** `savepoint import <session folder> --store URL`: a file session into the database. */
+export const importSession: CliCommand = {
+  options: { store: { type: 'string' } },
+  async run(values, positionals, io) {
+    const folder = single(positionals, 'import', '<session folder>');
+    const pg = await openPostgres(values, io.env, 'import');
+    try {
+      await readRunConfig(folder); // a damaged run.json is refused before anything is written
+      const result = await importSessionFolder(pg.store, folder);
+      if (result.status === 'exists') {
+        throw new CliError(
+          `session ${result.session.id} in ${pg.store.location} already has the PRD hash ${result.session.hash}; nothing was imported (work on it with: savepoint work --store URL --session ${result.session.id})`,
+        );
+      }
+      io.stderr.write(`Imported ${folder} as session ${result.session.id}\n`);
+      io.stdout.write(`${result.session.id}\n`);
+      return 0;
+    } finally {
+      await pg.close().catch(() => undefined);
+    }
+  },
+};

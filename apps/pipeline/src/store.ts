@@ -1,0 +1,126 @@
+import { resolve } from 'node:path';
+import { createFileStore, SessionManager, type SessionStore } from '@savepoint/session';
+import {
+  createPostgresStore,
+  type PostgresStore,
+  redactConnectionString,
+} from '@savepoint/store-postgres';
+import { CliError, EXIT } from './errors.ts';
+import { UsageError } from './options.ts';
+
+/** Where a command's sessions are: the plan folder's file store, or a PostgreSQL database. */
+export type Store =
+  | { kind: 'file'; store: SessionStore; planDir: string; close(): Promise<void> }
+  | {
+      kind: 'postgres';
+      store: PostgresStore;
+      planDir: string;
+      url: string;
+      close(): Promise<void>;
+    };
+
+/** The options that choose a store, as parsed from argv. */
+export interface StoreFlags {
+  readonly store?: unknown;
+  readonly 'plan-dir'?: unknown;
+}
+
+/** The `--store` URL, or `SAVEPOINT_STORE` when the flag is absent; `undefined` for neither. */
+export function storeUrl(values: StoreFlags, env: NodeJS.ProcessEnv): string | undefined {
+  const given = (values.store as string | undefined) ?? (env.SAVEPOINT_STORE || undefined);
+  if (given === undefined) return undefined;
+  const from = values.store === undefined ? 'SAVEPOINT_STORE' : '--store';
+  let url: URL | undefined;
+  try {
+    url = new URL(given);
+  } catch {}
+  if (!url || !/^postgres(ql)?:$/.test(url.protocol) || !/^postgres(ql)?:\/\//.test(given)) {
+    throw new UsageError(
+      `${from} must be a postgres:// or postgresql:// URL, got ${redactConnectionString(given)}`,
+    );
+  }
+  return given;
+}
+
+/**
+ * Opens the command's store: PostgreSQL for a `--store`/`SAVEPOINT_STORE` URL (its tables made or
+ * upgraded), else the file store of `--plan-dir`. A server that cannot be used is one line naming
+ * the URL without its password, exit 4.
+ */
+export async function openStore(values: StoreFlags, env: NodeJS.ProcessEnv): Promise<Store> {
+  const planDir = resolve((values['plan-dir'] as string | undefined) ?? 'plan');
+  const url = storeUrl(values, env);
+  if (url === undefined) {
+    return { kind: 'file', store: createFileStore(planDir), planDir, close: async () => {} };
+  }
+  const store = createPostgresStore({ connectionString: url });
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw new CliError(
+      `cannot use the PostgreSQL store ${redactConnectionString(url)}: ${rootCause(error)}`,
+      EXIT.ENVIRONMENT,
+    );
+  }
+  return { kind: 'postgres', store, planDir, url, close: () => store.close() };
+}
+
+/** Runs `work` with the command's store open, and closes it afterwards. */
+export async function withStore<T>(
+  values: StoreFlags,
+  env: NodeJS.ProcessEnv,
+  work: (store: Store) => Promise<T>,
+): Promise<T> {
+  const store = await openStore(values, env);
+  try {
+    return await work(store);
+  } finally {
+    await store.close().catch(() => undefined);
+  }
+}
+
+/** A store that must be PostgreSQL: `work`, `export` and `import`. */
+export async function openPostgres(
+  values: StoreFlags,
+  env: NodeJS.ProcessEnv,
+  command: string,
+): Promise<Extract<Store, { kind: 'postgres' }>> {
+  if (storeUrl(values, env) === undefined) {
+    throw new UsageError(`${command} needs --store postgres://... (or SAVEPOINT_STORE)`);
+  }
+  return (await openStore(values, env)) as Extract<Store, { kind: 'postgres' }>;
+}
+
+/** The session `wanted` (id, sequence number or PRD hash) of a store, or its latest. */
+export async function pickSession(store: SessionStore, wanted: string | undefined) {
+  const all = await new SessionManager({ store }).listSessions();
+  if (wanted === undefined) {
+    const latest = all.at(-1);
+    if (!latest) {
+      throw new CliError(`no session in ${store.location}; start one with: savepoint run <prd.md>`);
+    }
+    return latest;
+  }
+  const match = all.find(
+    (s) =>
+      s.id === wanted ||
+      (/^\d+$/.test(wanted) && s.sequence === Number(wanted)) ||
+      s.hash === wanted,
+  );
+  if (!match) {
+    const known = all.map((s) => s.id).join(', ') || 'none';
+    throw new CliError(`no session '${wanted}' in ${store.location} (sessions: ${known})`);
+  }
+  return match;
+}
+
+/** The innermost message of an error chain, on one line. */
+function rootCause(error: unknown): string {
+  let at = error;
+  while (at instanceof Error && at.cause !== undefined) at = at.cause;
+  const message = at instanceof Error ? at.message || (at as { code?: string }).code : String(at);
+  return String(message ?? 'unknown error')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
