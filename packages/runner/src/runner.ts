@@ -124,6 +124,19 @@ export function createRunner(options: RunnerOptions): Runner {
   const marker = Object.freeze({ [TOKEN_VARIABLE]: groups.token });
   const active = new Map<string, Promise<void>>();
   const attemptsBefore = new Map<string, number>();
+  /** Subtasks in `active` whose attempts are over and whose outcome is being recorded. */
+  const recording = new Set<string>();
+  let wake: (() => void) | undefined;
+  const wakeUp = () => {
+    const resume = wake;
+    wake = undefined;
+    resume?.();
+  };
+  /** The worker part of a subtask is over: its place goes to the next claim. */
+  const attemptsOver = (id: string) => {
+    recording.add(id);
+    wakeUp();
+  };
   let liveGroups = 0;
   let groupsGone: (() => void) | undefined;
   let started = false;
@@ -177,18 +190,30 @@ export function createRunner(options: RunnerOptions): Runner {
         .catch((error) => {
           failure ??= error;
         })
-        .finally(() => active.delete(item.id));
+        .finally(() => {
+          active.delete(item.id);
+          recording.delete(item.id);
+          wakeUp();
+        });
       active.set(item.id, work);
     };
     try {
       for (;;) {
-        while (!stop.aborted && failure === undefined && active.size < concurrency) {
+        // A subtask whose outcome is being written no longer takes a place: the next claim runs
+        // meanwhile (the source holds back only what depends on an outcome not yet durable).
+        while (
+          !stop.aborted &&
+          failure === undefined &&
+          active.size - recording.size < concurrency
+        ) {
           const item = await source.claim();
           if (!item) break;
           track(item);
         }
         if (active.size === 0) break;
-        await Promise.race(active.values());
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
       }
     } catch (error) {
       failure ??= error;
@@ -223,6 +248,7 @@ export function createRunner(options: RunnerOptions): Runner {
         return;
       }
       if (result.ok) {
+        attemptsOver(item.id);
         // A claim lost meanwhile (an expired lease) runs again elsewhere: not counted here.
         if (!(await source.release(item.id, 'Complete'))) return;
         summary.completed.push(item.id);
@@ -241,6 +267,7 @@ export function createRunner(options: RunnerOptions): Runner {
           logPath,
           at: new Date().toISOString(),
         };
+        attemptsOver(item.id);
         if (!(await source.release(item.id, 'Failed'))) return;
         summary.failed.push(record);
         emit({ type: 'failed', item, failure: record });
