@@ -49,7 +49,7 @@ export interface SessionSourceOptions {
 /**
  * A {@link WorkSource} over an open session of this process: claims are held in memory (the
  * session's lock already keeps other processes out), statuses go through the session manager,
- * and each outcome is flushed before the next claim.
+ * and each outcome is flushed before a subtask that depends on it is claimed.
  */
 export function createSessionSource(
   manager: SessionManager,
