@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { renameSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { RunnerError } from './errors.ts';
 import { groupIsAlive, signalGroup } from './internal/proc.ts';
 import { safeEnvValue } from './item-details.ts';
@@ -46,19 +46,8 @@ export function commandWorker(command: string, options: CommandWorkerOptions = {
     );
   }
   const graceMs = options.graceMs ?? 3000;
-  // Item files of finished attempts, renamed for the next attempts: renaming a file and writing
-  // over it costs a fraction of creating one (an inode to allocate) on a busy disk.
-  const spares: string[] = [];
   return async (item, context, signal) => {
     const itemFile = context.logPath.replace(/\.log$/, '.item.json');
-    const spare = spares.pop();
-    if (spare !== undefined) {
-      try {
-        renameSync(spare, itemFile);
-      } catch {
-        // Gone, or on another file system (a worker shared by sessions): a new file it is.
-      }
-    }
     try {
       // Written synchronously and never fsynced: it is rebuilt for every attempt and read only
       // by the worker while this runner is alive, so it needs the page cache, not the disk, and
@@ -82,7 +71,7 @@ export function commandWorker(command: string, options: CommandWorkerOptions = {
       SAVEPOINT_ITEM_FILE: itemFile,
       SAVEPOINT_LOG_FILE: context.logPath,
     };
-    const result = await runInGroup(command, {
+    return runInGroup(command, {
       env,
       cwd: options.cwd,
       graceMs,
@@ -93,9 +82,6 @@ export function commandWorker(command: string, options: CommandWorkerOptions = {
       track: (pgid) => context.trackProcessGroup(pgid),
       what: item.id,
     });
-    // The attempt is over: its item file serves the next one.
-    spares.push(itemFile);
-    return result;
   };
 }
 

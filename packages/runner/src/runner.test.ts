@@ -317,28 +317,6 @@ describe('commandWorker', () => {
     await manager.close();
   });
 
-  it('gives every attempt an item file of its own, at its own path', async () => {
-    const manager = await open([[], [0], []]);
-    const path = manager.currentSession!.metadata.path;
-    const { done, events } = run(
-      manager,
-      commandWorker(
-        'cp "$SAVEPOINT_ITEM_FILE" "$SAVEPOINT_SESSION_DIR/$SAVEPOINT_ITEM_ID.seen"; echo "$SAVEPOINT_ITEM_FILE"',
-        { graceMs: 500 },
-      ),
-    );
-    await done;
-    const ids = ['P1.M1.T1.S1', 'P1.M1.T1.S2', 'P1.M1.T1.S3'];
-    expect(events.flatMap((e) => (e.type === 'output' ? [e.line] : []))).toEqual(
-      ids.map((id) => join(path, 'logs', `${id}.1.item.json`)),
-    );
-    for (const id of ids) {
-      const seen = JSON.parse(readFileSync(join(path, `${id}.seen`), 'utf8'));
-      expect(seen).toMatchObject({ item: { id }, attempt: 1 });
-    }
-    await manager.close();
-  });
-
   it('gives the command its log as stdout and stderr when nobody reads output lines', async () => {
     const manager = await open([[]]);
     const path = manager.currentSession!.metadata.path;
