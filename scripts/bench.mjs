@@ -890,7 +890,13 @@ function renderRunner(runner) {
         ['runner ÷ bare', `${fixed(overhead.ratio, 2)}x`, ''],
         ...(overhead.pairedRatio === undefined
           ? []
-          : [['median of each round ÷ the bare loop beside it', `${fixed(overhead.pairedRatio, 2)}x`, '']]),
+          : [
+              [
+                'median of each round ÷ the bare loop beside it',
+                `${fixed(overhead.pairedRatio, 2)}x`,
+                '',
+              ],
+            ]),
       ],
     ),
     '',
