@@ -1,12 +1,14 @@
 // @savepoint/runner, side by side in one process:
 // 1. Overhead per subtask: the runner with commandWorker('true') at concurrency 1 (claim, item
 //    file, log, process-group record, group end, durable outcome) against a bare loop that spawns
-//    `/bin/sh -c true` the same number of times and waits for each exit.
+//    `/bin/sh -c true` the same number of times and waits for each exit. No onEvent, as with the
+//    CLI's default quiet output: the command writes to its attempt log itself.
 // 2. Speed-up with concurrency 1, 2, 4 and 8 for independent subtasks whose worker sleeps 200 ms.
 //
 //   pnpm build && node bench/runner.bench.mjs [--quick]
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { importDist, isMain, makeLogger, makeTempDir, summarizeValues } from './lib.mjs';
 
@@ -19,7 +21,9 @@ export async function run(options = {}) {
   const quick = options.quick === true;
   const log = options.log ?? makeLogger('runner');
   const subtasks = quick ? 50 : 200;
-  const rounds = quick ? 2 : 5;
+  // Many short rounds: on a shared machine the load comes and goes within seconds, and the
+  // median of many interleaved rounds is what a spike of someone else's work moves least.
+  const rounds = quick ? 2 : 9;
   const sleepers = quick ? 16 : 32;
   const { SessionManager } = await importDist('packages/session');
   const { createRunner, commandWorker } = await importDist('packages/runner');
@@ -43,6 +47,7 @@ export async function run(options = {}) {
     return ms;
   }
 
+  const loadBefore = loadavg()[0];
   try {
     const runnerMs = [];
     const bareMs = [];
@@ -64,13 +69,18 @@ export async function run(options = {}) {
       bare: summarizeValues('bare loop of /bin/sh -c true', bareMs),
     };
     overhead.ratio = overhead.runner.medianMs / overhead.bare.medianMs;
+    // Each round's runner against the bare loop right beside it, for a load that drifts.
+    overhead.pairedRatio = median(runnerMs.map((ms, r) => ms / bareMs[r]));
+    // The ratio moves with the machine's load (the runner's extra work competes for the cores),
+    // so the 1-minute load average around the measurement goes with it.
+    overhead.load = { before: loadBefore, after: loadavg()[0] };
     overhead.perSubtaskMs = {
       runner: overhead.runner.medianMs / subtasks,
       bare: overhead.bare.medianMs / subtasks,
     };
 
     const speed = new Map(LEVELS.map((level) => [level, []]));
-    for (let r = 0; r < Math.max(1, rounds - 2); r++) {
+    for (let r = 0; r < (quick ? 1 : 3); r++) {
       for (const level of r % 2 === 0 ? LEVELS : [...LEVELS].reverse()) {
         speed.get(level).push(await timeRunner(sleepers, commandWorker('sleep 0.2'), level));
       }
@@ -92,6 +102,12 @@ export async function run(options = {}) {
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /** Spawns `/bin/sh -c true` `count` times, one after another, and returns the wall time in ms. */
@@ -142,7 +158,7 @@ if (isMain(import.meta.url)) {
   const result = await run({ quick: process.argv.includes('--quick') });
   const { overhead } = result;
   process.stdout.write(
-    `overhead: runner ${overhead.perSubtaskMs.runner.toFixed(2)} ms/subtask, bare ${overhead.perSubtaskMs.bare.toFixed(2)} ms/spawn, ratio ${overhead.ratio.toFixed(2)}x\n`,
+    `overhead: runner ${overhead.perSubtaskMs.runner.toFixed(2)} ms/subtask, bare ${overhead.perSubtaskMs.bare.toFixed(2)} ms/spawn, ratio ${overhead.ratio.toFixed(2)}x (round by round ${overhead.pairedRatio.toFixed(2)}x)\n`,
   );
   for (const row of result.concurrency) {
     process.stdout.write(

@@ -869,8 +869,13 @@ function renderRunner(runner) {
     '',
     "`bench/runner.bench.mjs`, in one process. Overhead: `createRunner` with `commandWorker('true')` " +
       `at concurrency 1 over ${count(overhead.subtasks)} independent subtasks of a fresh session (claim, ` +
-      'item file, attempt log, process-group record, durable outcome in tasks.json) against a bare loop ' +
-      `that spawns \`/bin/sh -c true\` as many times; ${overhead.rounds} rounds, interleaved. Speed-up: ` +
+      'item file, attempt log that the command writes itself, process-group record, durable outcome ' +
+      'appended to the session journal while the next subtask starts) against a bare loop ' +
+      `that spawns \`/bin/sh -c true\` as many times; ${overhead.rounds} rounds, interleaved` +
+      (overhead.load
+        ? ` (1-minute load average ${fixed(overhead.load.before, 2)} before, ${fixed(overhead.load.after, 2)} after, on ${os.availableParallelism()} cores)`
+        : '') +
+      '. Speed-up: ' +
       `${runner.sleepers} independent subtasks whose worker is \`sleep 0.2\`. Section time: ${seconds(runner.durationS)}.`,
     '',
     table(
@@ -883,6 +888,15 @@ function renderRunner(runner) {
           fixed(overhead.perSubtaskMs.bare, 2),
         ],
         ['runner ÷ bare', `${fixed(overhead.ratio, 2)}x`, ''],
+        ...(overhead.pairedRatio === undefined
+          ? []
+          : [
+              [
+                'median of each round ÷ the bare loop beside it',
+                `${fixed(overhead.pairedRatio, 2)}x`,
+                '',
+              ],
+            ]),
       ],
     ),
     '',

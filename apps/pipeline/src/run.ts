@@ -127,6 +127,8 @@ export async function runSession(
     flush: options.flush === 'change' ? 'change' : 'outcome',
     signal: shutdown.signal,
     onEvent: (event) => report(event),
+    // Quiet output is only logged: the command then writes to its log with no pipe between.
+    outputEvents: options.output === 'stream',
   });
   const running = runner.run();
   let summary: RunSummary | undefined;

@@ -76,6 +76,8 @@ export function commandWorker(command: string, options: CommandWorkerOptions = {
       cwd: options.cwd,
       graceMs,
       signal,
+      // Nobody reads the lines: the command writes to its log itself, with no pipe to copy from.
+      ...(context.logFd === null ? {} : { logFd: context.logFd }),
       onOutput: (chunk) => context.output(chunk),
       track: (pgid) => context.trackProcessGroup(pgid),
       what: item.id,
@@ -171,6 +173,8 @@ function runInGroup(
     graceMs: number;
     signal: AbortSignal;
     onOutput: (chunk: Buffer) => void;
+    /** A file the command writes its stdout and stderr to itself, instead of pipes to `onOutput`. */
+    logFd?: number;
     /** Where stdout goes when it is not mixed into `onOutput`. */
     onStdout?: (chunk: Buffer) => void;
     track: (pgid: number) => () => void;
@@ -182,7 +186,10 @@ function runInGroup(
     const child = spawn('/bin/sh', ['-c', command], {
       cwd: options.cwd,
       env: options.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio:
+        options.logFd === undefined
+          ? ['ignore', 'pipe', 'pipe']
+          : ['ignore', options.logFd, options.logFd],
       detached: true,
     });
     const pgid = child.pid;
@@ -197,8 +204,8 @@ function runInGroup(
       return;
     }
     const release = options.track(pgid);
-    child.stdout.on('data', options.onStdout ?? options.onOutput);
-    child.stderr.on('data', options.onOutput);
+    child.stdout?.on('data', options.onStdout ?? options.onOutput);
+    child.stderr?.on('data', options.onOutput);
 
     let ending: Promise<void> | undefined;
     const endGroup = () => {
@@ -212,16 +219,17 @@ function runInGroup(
       signal.removeEventListener('abort', onAbort);
       // Whatever the shell left running goes with it; the outcome does not wait for that.
       void endGroup();
-      void drain(child).then(() => {
-        resolve({
-          ok: exitCode === 0 && !signal.aborted,
-          exitCode,
-          signal: exitSignal,
-          ...(exitCode === 0
-            ? {}
-            : { message: exitSignal ? `ended by ${exitSignal}` : `exit code ${exitCode}` }),
-        });
-      });
+      const result: WorkResult = {
+        ok: exitCode === 0 && !signal.aborted,
+        exitCode,
+        signal: exitSignal,
+        ...(exitCode === 0
+          ? {}
+          : { message: exitSignal ? `ended by ${exitSignal}` : `exit code ${exitCode}` }),
+      };
+      // Output written straight to a file has nothing to drain.
+      if (child.stdout === null && child.stderr === null) resolve(result);
+      else void drain(child).then(() => resolve(result));
     });
   });
 }

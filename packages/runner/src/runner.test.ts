@@ -375,6 +375,84 @@ describe('commandWorker', () => {
     expect(existsSync(join(path, 'workers.json'))).toBe(false);
     await manager.close();
   });
+
+  it('gives the command its log as stdout and stderr when nobody reads output lines', async () => {
+    const manager = await open([[]]);
+    const path = manager.currentSession!.metadata.path;
+    const runner = createRunner({
+      session: manager,
+      worker: commandWorker(
+        'echo "out 1"; echo "err 2" >&2; readlink /proc/self/fd/1; echo "out 4"; exit 3',
+        { graceMs: 500 },
+      ),
+      tailLines: 3,
+    });
+    const summary = await runner.run();
+    const logPath = join(path, 'logs', 'P1.M1.T1.S1.1.log');
+    // No pipe in between: the command's stdout is the log file itself, and both streams land in
+    // it in the order they were written.
+    expect(readFileSync(logPath, 'utf8')).toBe(`out 1\nerr 2\n${logPath}\nout 4\n`);
+    expect(summary.failed).toHaveLength(1);
+    expect(summary.failed[0]).toMatchObject({
+      exitCode: 3,
+      logPath,
+      outputTail: `err 2\n${logPath}\nout 4`,
+    });
+    await manager.close();
+  });
+
+  it('keeps output lines through pipes when they are wanted, and with outputEvents false does not', async () => {
+    const manager = await open([[], []]);
+    const worker = commandWorker('readlink /proc/self/fd/1', { graceMs: 500 });
+    const piped = run(manager, worker, { scope: 'P1.M1.T1.S1' });
+    await piped.done;
+    const lines = piped.events.flatMap((e) => (e.type === 'output' ? [e.line] : []));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^(pipe|socket):/);
+    const quiet = run(manager, worker, { scope: 'P1.M1.T1.S2', outputEvents: false });
+    await quiet.done;
+    expect(quiet.events.filter((e) => e.type === 'output')).toEqual([]);
+    expect(quiet.events.map((e) => e.type)).toEqual(['started', 'finished']);
+    await manager.close();
+  });
+});
+
+describe('outcomes and claims', () => {
+  it('claims a dependant only once the outcome it waits on is on disk', async () => {
+    const manager = await open([[], [0], [1]]);
+    const path = manager.currentSession!.metadata.path;
+    const seenOnDisk: string[] = [];
+    const { done } = run(manager, (item) => {
+      // Looked at synchronously as the worker starts: the journal's bytes, and whether a write
+      // is still in flight.
+      const journal = join(path, 'tasks.journal');
+      const text = existsSync(journal) ? readFileSync(journal, 'latin1') : '';
+      const deps = item.dependencies.map((id) =>
+        text.includes(`[${JSON.stringify(id)},"Complete"]`) ? 'Complete' : 'not on disk',
+      );
+      seenOnDisk.push(`${item.id}:${deps.join(',')}:${manager.getStats().isFlushing}`);
+    });
+    await done;
+    expect(seenOnDisk).toEqual([
+      'P1.M1.T1.S1::false',
+      'P1.M1.T1.S2:Complete:false',
+      'P1.M1.T1.S3:Complete:false',
+    ]);
+    await manager.close();
+  });
+
+  it('starts an independent subtask while the previous outcome is still being written', async () => {
+    const manager = await open([[], [], [0, 1]]);
+    const writing: boolean[] = [];
+    const { done } = run(manager, () => {
+      writing.push(manager.getStats().isFlushing);
+    });
+    const summary = await done;
+    expect(summary.completed).toEqual(['P1.M1.T1.S1', 'P1.M1.T1.S2', 'P1.M1.T1.S3']);
+    // S2 needs nothing from S1 and starts at once; S3 depends on both and waits for the disk.
+    expect(writing).toEqual([false, true, false]);
+    await manager.close();
+  });
 });
 
 describe('ERROR_REPORT.md', () => {

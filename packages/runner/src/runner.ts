@@ -1,4 +1,12 @@
-import { closeSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { ReadonlyBacklogIndex, SessionManager } from '@savepoint/session';
@@ -59,6 +67,12 @@ export interface RunnerOptions {
   signal?: AbortSignal;
   /** Receives progress and log events. Must not throw. */
   onEvent?: (event: RunnerEvent) => void;
+  /**
+   * Whether `onEvent` gets `output` events, one per line printed. Without them a command worker
+   * gives the attempt log to the command as its stdout and stderr (no pipes, no copying), and a
+   * failure's output tail is read back from the log. @default true when `onEvent` is given
+   */
+  outputEvents?: boolean;
   /** How many of the last output lines a failure keeps for its report. @default 20 */
   tailLines?: number;
   /** When statuses are written: after every outcome, or after every change. @default 'outcome' */
@@ -122,6 +136,9 @@ export function createRunner(options: RunnerOptions): Runner {
   const backoff = options.backoff ?? ((n: number) => Math.min(5000, 200 * 2 ** (n - 1)));
   const tailLines = options.tailLines ?? 20;
   const emit = options.onEvent ?? (() => undefined);
+  // Nobody reads the output line by line: it goes straight to the log, and a failure's tail is
+  // read back from there.
+  const wantLines = options.onEvent !== undefined && options.outputEvents !== false;
   const stop = options.signal ?? new AbortController().signal;
   const source =
     options.source ??
@@ -136,6 +153,19 @@ export function createRunner(options: RunnerOptions): Runner {
   const attempts = new Map<string, AbortController>();
   const lost = new Set<string>();
   const attemptsBefore = new Map<string, number>();
+  /** Subtasks in `active` whose attempts are over and whose outcome is being recorded. */
+  const recording = new Set<string>();
+  let wake: (() => void) | undefined;
+  const wakeUp = () => {
+    const resume = wake;
+    wake = undefined;
+    resume?.();
+  };
+  /** The worker part of a subtask is over: its place goes to the next claim. */
+  const attemptsOver = (id: string) => {
+    recording.add(id);
+    wakeUp();
+  };
   let liveGroups = 0;
   let groupsGone: (() => void) | undefined;
   let started = false;
@@ -208,18 +238,30 @@ export function createRunner(options: RunnerOptions): Runner {
         .catch((error) => {
           failure ??= error;
         })
-        .finally(() => active.delete(item.id));
+        .finally(() => {
+          active.delete(item.id);
+          recording.delete(item.id);
+          wakeUp();
+        });
       active.set(item.id, work);
     };
     try {
       for (;;) {
-        while (!stop.aborted && failure === undefined && active.size < concurrency) {
+        // A subtask whose outcome is being written no longer takes a place: the next claim runs
+        // meanwhile (the source holds back only what depends on an outcome not yet durable).
+        while (
+          !stop.aborted &&
+          failure === undefined &&
+          active.size - recording.size < concurrency
+        ) {
           const item = await source.claim();
           if (!item) break;
           track(item);
         }
         if (active.size === 0) break;
-        await Promise.race(active.values());
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
       }
     } catch (error) {
       failure ??= error;
@@ -264,6 +306,7 @@ export function createRunner(options: RunnerOptions): Runner {
         return;
       }
       if (result.ok) {
+        attemptsOver(item.id);
         // A claim lost meanwhile (an expired lease) runs again elsewhere: not counted here.
         if (!(await source.release(item.id, 'Complete'))) {
           summary.lost.push(item.id);
@@ -286,6 +329,7 @@ export function createRunner(options: RunnerOptions): Runner {
           logPath,
           at: new Date().toISOString(),
         };
+        attemptsOver(item.id);
         if (!(await source.release(item.id, 'Failed'))) {
           summary.lost.push(item.id);
           emit({ type: 'lost', item, attempt });
@@ -326,10 +370,11 @@ export function createRunner(options: RunnerOptions): Runner {
     } catch (error) {
       logError = error;
     }
-    const writeLog = (chunk: string) => {
+    const writeLog = (chunk: string | Uint8Array) => {
       if (logFd === undefined || logError !== undefined) return;
       try {
-        writeSync(logFd, chunk);
+        if (typeof chunk === 'string') writeSync(logFd, chunk);
+        else writeSync(logFd, chunk);
       } catch (error) {
         logError = error;
       }
@@ -365,7 +410,12 @@ export function createRunner(options: RunnerOptions): Runner {
       details: describeIndex
         ? describeItem(describeIndex, item, { attempt, previousLog: previousLogPath, sessionDir })
         : describeWithoutIndex(item, { attempt, previousLog: previousLogPath, sessionDir }),
+      logFd: wantLines ? null : (logFd ?? null),
       output(text) {
+        if (!wantLines) {
+          writeLog(text);
+          return;
+        }
         const chunk = typeof text === 'string' ? text : decoder.write(Buffer.from(text));
         writeLog(chunk);
         const parts = (partial + chunk).split('\n');
@@ -401,8 +451,10 @@ export function createRunner(options: RunnerOptions): Runner {
     if (timedOut) {
       result = { ...result, ok: false, message: `timed out after ${options.timeoutMs} ms` };
     }
-    const rest = partial + decoder.end();
-    if (rest) takeLine(rest);
+    if (wantLines) {
+      const rest = partial + decoder.end();
+      if (rest) takeLine(rest);
+    }
     if (logFd !== undefined) {
       try {
         closeSync(logFd);
@@ -417,8 +469,40 @@ export function createRunner(options: RunnerOptions): Runner {
         cause: logError,
       });
     }
-    return { result, tail: lines.join('\n'), logPath };
+    // Without line events the tail is needed only for a failure's record.
+    const tail = wantLines ? lines.join('\n') : result.ok ? '' : logTail(logPath, tailLines);
+    return { result, tail, logPath };
   }
+}
+
+/** Bytes at the end of a log read back for a failure's output tail. */
+const TAIL_BYTES = 64 * 1024;
+
+/** The last `count` lines of a log (a last line without a newline counts), read from its end. */
+function logTail(path: string, count: number): string {
+  if (count === 0) return '';
+  let text: string;
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, TAIL_BYTES);
+    const buffer = Buffer.alloc(length);
+    const read = readSync(fd, buffer, 0, length, size - length);
+    text = buffer.subarray(0, read).toString('utf8');
+    // Cut at a line start unless the whole log was read.
+    if (length < size) text = text.slice(text.indexOf('\n') + 1);
+  } catch (cause) {
+    throw new RunnerError('IO', `cannot read the log ${path}`, { path, cause });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return lines
+    .slice(-count)
+    .map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line))
+    .join('\n');
 }
 
 function pause(ms: number, signal: AbortSignal): Promise<void> {

@@ -66,6 +66,13 @@ export interface WorkerContext {
   /** Records output: appended to the attempt's log and emitted as `output` events, line by line. */
   output(text: string | Uint8Array): void;
   /**
+   * The attempt log's open descriptor when nobody reads the output line by line (no `onEvent`, or
+   * `outputEvents: false`), else `null`. A worker may give it to a child process as its stdout and
+   * stderr, so the output goes to the log with no pipe in between; the runner reads a failure's
+   * output tail back from the log. It is closed when the attempt ends.
+   */
+  readonly logFd: number | null;
+  /**
    * Records a process group the worker started, durably, so that a later run can end it if this
    * process dies without doing so. Call the returned function once the group is gone.
    */

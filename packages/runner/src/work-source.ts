@@ -17,8 +17,9 @@ export interface WorkSource {
   open(): Promise<string[]>;
   /**
    * The next ready subtask in scope (every dependency done, depth-first), now held by this
-   * runner and Implementing, or `undefined` when nothing is ready now. Outcomes recorded before
-   * the call are durable before it looks: a dependant is never claimed on an unsaved Complete.
+   * runner and Implementing, or `undefined` when nothing is ready now. A subtask is handed out
+   * only once the outcomes of its dependencies are durable: a dependant is never claimed on an
+   * unsaved Complete (a subtask that does not depend on an outcome being written need not wait).
    */
   claim(): Promise<Subtask | undefined>;
   /** Records a status of a held subtask between attempts (Retrying, then Implementing again). */
@@ -48,7 +49,7 @@ export interface SessionSourceOptions {
 /**
  * A {@link WorkSource} over an open session of this process: claims are held in memory (the
  * session's lock already keeps other processes out), statuses go through the session manager,
- * and each outcome is flushed before the next claim.
+ * and each outcome is flushed before a subtask that depends on it is claimed.
  */
 export function createSessionSource(
   manager: SessionManager,
@@ -58,11 +59,18 @@ export function createSessionSource(
   // Failed in this run: not claimed again until the next run.
   const failed = new Set<string>();
   const recording = new Set<Promise<void>>();
+  // Outcomes being written, by subtask id: a dependant waits for its dependencies' to be durable.
+  const unsaved = new Map<string, Promise<void>>();
   const eager = options.flush === 'change';
 
   const record = (work: Promise<void>): Promise<void> => {
     recording.add(work);
     return work.finally(() => recording.delete(work));
+  };
+  const waitFor = (item: Subtask): Promise<unknown> | undefined => {
+    const writes = (item.dependencies ?? []).flatMap((id) => unsaved.get(id) ?? []);
+    // The journal is written in order, so the newest write covers every earlier outcome too.
+    return writes.length === 0 ? undefined : Promise.all(writes);
   };
   const current = () => {
     manager.setCurrentItem(held.size === 0 ? null : [...held].at(-1)!);
@@ -75,12 +83,24 @@ export function createSessionSource(
       return reset;
     },
     async claim() {
-      while (recording.size > 0) await Promise.allSettled([...recording]);
-      const next = manager.index.nextReady({
-        ...(options.scope === undefined ? {} : { scope: options.scope }),
-        skip: (subtask) => held.has(subtask.id) || failed.has(subtask.id),
-      });
-      if (!next) return undefined;
+      let next: Subtask | undefined;
+      for (;;) {
+        next = manager.index.nextReady({
+          ...(options.scope === undefined ? {} : { scope: options.scope }),
+          skip: (subtask) => held.has(subtask.id) || failed.has(subtask.id),
+        });
+        if (!next) return undefined;
+        const pending = waitFor(next);
+        if (pending === undefined) break;
+        try {
+          await pending;
+        } catch {
+          // The outcome is not on disk: nothing that depends on it may start. The error reaches
+          // the runner through the release that wrote it.
+          return undefined;
+        }
+        // Looked at again: another claim may have taken the subtask meanwhile.
+      }
       held.add(next.id);
       manager.updateItemStatus(next.id, 'Implementing');
       current();
@@ -96,7 +116,13 @@ export function createSessionSource(
       held.delete(id);
       if (outcome === 'Failed') failed.add(id);
       current();
-      await record(manager.flushUpdates());
+      const written = record(manager.flushUpdates());
+      unsaved.set(id, written);
+      try {
+        await written;
+      } finally {
+        if (unsaved.get(id) === written) unsaved.delete(id);
+      }
       return true;
     },
     releaseAllSync() {
