@@ -30,6 +30,7 @@ export function storeUrl(values: StoreFlags, env: NodeJS.ProcessEnv): string | u
   const given = (values.store as string | undefined) ?? (env.SAVEPOINT_STORE || undefined);
   if (given === undefined) return undefined;
   const from = values.store === undefined ? 'SAVEPOINT_STORE' : '--store';
+  if (given === '') throw new UsageError(`${from} needs a postgres:// or postgresql:// URL`);
   let url: URL | undefined;
   try {
     url = new URL(given);

@@ -79,6 +79,7 @@ export async function workShared(
     signal: shutdown.signal,
     index,
     onEvent: (event, worker) => report(event, worker),
+    outputEvents: options.output === 'stream',
   });
   say(options.opening);
   const running = work.run();

@@ -196,6 +196,9 @@ describePg('savepoint --store postgres://', () => {
     const malformed = await cli(['status', '--store', 'mysql://db/x']);
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toContain('--store must be a postgres:// or postgresql:// URL');
+    const empty = await cli(['status', '--store', '']);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('--store needs a postgres:// or postgresql:// URL');
     const fromEnv = await cli(['sessions'], { SAVEPOINT_STORE: 'ann:s3cret@nowhere' });
     expect(fromEnv.code).toBe(2);
     expect(fromEnv.stderr).toContain('SAVEPOINT_STORE must be');

@@ -124,7 +124,7 @@ claimed AS (
   RETURNING c.id, c.path, c.attempt, c.lease_token, c.lease_expires_at, c.raw::text AS raw
 ),
 ancestors AS (
-  SELECT a.id
+  SELECT a.id, a.status AS from_status, a.position
     FROM ${q}.items a, claimed
    WHERE a.session_id = $1 AND a.id = ANY (claimed.path) AND a.status <> 'Implementing'
    ORDER BY a.position
@@ -139,6 +139,11 @@ event AS (
   INSERT INTO ${q}.events (session_id, item_id, kind, from_status, to_status, worker_id, attempt)
   SELECT $1, claimed.id, 'claim', picked.status, 'Implementing', $2, claimed.attempt
     FROM claimed JOIN picked USING (id)
+  UNION ALL
+  SELECT * FROM (
+    SELECT $1, ancestors.id, 'rollup', ancestors.from_status, 'Implementing', $2, claimed.attempt
+      FROM ancestors JOIN rolled USING (id), claimed
+     ORDER BY ancestors.position DESC) AS up
 ),
 detached AS (
   UPDATE ${q}.sessions SET snapshot_current = false

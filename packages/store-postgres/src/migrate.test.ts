@@ -2,6 +2,8 @@ import { SessionError } from '@savepoint/session';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describePg, freshSchema, useDatabase } from '../test/helpers.ts';
+import { migrations } from './internal/schema-sql.ts';
+import { channelName, quoteIdent, quoteLiteral } from './internal/sql.ts';
 import { migrate, SCHEMA_VERSION } from './migrate.ts';
 
 describePg('migrate', () => {
@@ -30,6 +32,56 @@ describePg('migrate', () => {
     expect(rows.map((row) => row.version)).toEqual(
       Array.from({ length: SCHEMA_VERSION }, (_, k) => k + 1),
     );
+  });
+
+  it('upgrades a schema of version 1: the outcome function then records roll-up events', async () => {
+    const schema = freshSchema('m');
+    const q = quoteIdent(schema);
+    const [first] = migrations(q, quoteLiteral(channelName(schema)));
+    // Version 1 as the first release left it, with a subtask claimed under it.
+    await pools[0]!.query(`CREATE SCHEMA ${q}`);
+    await pools[0]!.query(
+      `CREATE TABLE ${q}.schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    await pools[0]!.query(first!);
+    await pools[0]!.query(`INSERT INTO ${q}.schema_version (version) VALUES (1)`);
+    await pools[0]!.query(
+      `INSERT INTO ${q}.sessions (id, sequence, hash, prd_snapshot, document, snapshot_text)
+       VALUES ('001_aaaaaaaaaaaa', 1, 'aaaaaaaaaaaa', '\\x', '{}', '{}')`,
+    );
+    await pools[0]!.query(
+      `INSERT INTO ${q}.items (session_id, id, parent_id, path, level, position, subtree_end, status, raw,
+                               lease_owner, lease_token, lease_expires_at, attempt)
+       VALUES ('001_aaaaaaaaaaaa', 'P1', NULL, '{}', 0, 0, 2, 'Implementing', '{}', NULL, NULL, NULL, 0),
+              ('001_aaaaaaaaaaaa', 'P1.S', 'P1', '{P1}', 3, 1, 2, 'Implementing', '{}',
+               'w', '00000000-0000-4000-8000-000000000001', now() + interval '1 hour', 1)`,
+    );
+    expect(await migrate(pools[1]!, schema)).toEqual({ from: 1, to: SCHEMA_VERSION });
+    const { rows } = await pools[0]!.query(
+      `SELECT ${q}.record_outcome('001_aaaaaaaaaaaa', 'P1.S', '00000000-0000-4000-8000-000000000001', 'Complete', NULL) AS recorded`,
+    );
+    expect(rows).toEqual([{ recorded: true }]);
+    const events = await pools[0]!.query(
+      `SELECT item_id, kind, from_status, to_status, worker_id, attempt FROM ${q}.events ORDER BY id`,
+    );
+    expect(events.rows).toEqual([
+      {
+        item_id: 'P1.S',
+        kind: 'record',
+        from_status: 'Implementing',
+        to_status: 'Complete',
+        worker_id: 'w',
+        attempt: 1,
+      },
+      {
+        item_id: 'P1',
+        kind: 'rollup',
+        from_status: 'Implementing',
+        to_status: 'Complete',
+        worker_id: 'w',
+        attempt: 1,
+      },
+    ]);
   });
 
   it('leaves a migrated schema as it is', async () => {

@@ -53,12 +53,14 @@ export interface PostgresStoreOptions {
 export interface SessionEvent {
   /** Increasing with time within the database. */
   readonly id: number;
-  /** The subtask (or, for `change` and `snapshot`, any item) that changed. */
+  /** The subtask (or, for `change`, `snapshot` and `rollup`, any item) that changed. */
   readonly itemId: string;
   /**
    * What changed it: `claim` (a worker took it), `record` (the worker's outcome), `expire` (its
    * lease ran out), `release` (its worker shut down), `abandon` (its worker gave it back),
-   * `change` (a change batch of the session's holder), `snapshot` (a compaction).
+   * `change` (a change batch of the session's holder), `snapshot` (a compaction), `rollup` (a
+   * phase, milestone or task whose status followed from a claim, an outcome or a lease given
+   * back: the worker and attempt are that change's).
    */
   readonly kind: string;
   /** The status before, when there was one. */

@@ -55,6 +55,11 @@ export interface SharedWorkOptions {
   readonly index?: Pick<ReadonlyBacklogIndex, 'get' | 'ancestors'>;
   /** Progress of every slot: the runner's events with the slot's worker id. */
   readonly onEvent?: (event: RunnerEvent, workerId: string) => void;
+  /**
+   * Whether `onEvent` receives `output` events, line by line (the runner's `outputEvents`).
+   * Without them a command writes straight to its attempt log. @default true with an `onEvent`
+   */
+  readonly outputEvents?: boolean;
 }
 
 /** What {@link SharedWork.run} resolves to. */
@@ -140,6 +145,7 @@ export function workSharedSession(options: SharedWorkOptions): SharedWork {
           ...(options.onEvent === undefined
             ? {}
             : { onEvent: (event: RunnerEvent) => options.onEvent!(event, workerId) }),
+          ...(options.outputEvents === undefined ? {} : { outputEvents: options.outputEvents }),
         };
         runner = createRunner(runnerOptions);
         slots.push({ source, runner });

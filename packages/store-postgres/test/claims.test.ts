@@ -62,12 +62,21 @@ describePg('PostgreSQL store: claims', () => {
     ).toEqual(['Complete', 'Complete']);
     const events = await store.events(id);
     expect(events.map((e) => [e.itemId, e.kind, e.from, e.to, e.workerId, e.attempt])).toEqual([
+      // A container's status that follows from a change is an event of that change's worker.
       ['P1.M1.T1.S1', 'claim', 'Planned', 'Implementing', 'w1', 1],
+      ['P1.M1.T1', 'rollup', 'Planned', 'Implementing', 'w1', 1],
+      ['P1.M1', 'rollup', 'Planned', 'Implementing', 'w1', 1],
+      ['P1', 'rollup', 'Planned', 'Implementing', 'w1', 1],
       ['P1.M1.T1.S1', 'record', 'Implementing', 'Complete', 'w1', 1],
       ['P1.M1.T1.S2', 'claim', 'Planned', 'Implementing', 'w2', 1],
       ['P1.M1.T1.S2', 'record', 'Implementing', 'Complete', 'w2', 1],
+      ['P1.M1.T1', 'rollup', 'Implementing', 'Complete', 'w2', 1],
       ['P1.M1.T2.S1', 'claim', 'Planned', 'Implementing', 'w1', 1],
+      ['P1.M1.T2', 'rollup', 'Planned', 'Implementing', 'w1', 1],
       ['P1.M1.T2.S1', 'record', 'Implementing', 'Complete', 'w1', 1],
+      ['P1.M1.T2', 'rollup', 'Implementing', 'Complete', 'w1', 1],
+      ['P1.M1', 'rollup', 'Implementing', 'Complete', 'w1', 1],
+      ['P1', 'rollup', 'Implementing', 'Complete', 'w1', 1],
     ]);
   });
 
@@ -125,11 +134,16 @@ describePg('PostgreSQL store: claims', () => {
     expect(await claims.record(again!, { status: 'Complete' })).toEqual({ recorded: true });
     expect(await claims.record(again!, { status: 'Complete' })).toMatchObject({ recorded: false });
     const kinds = (await store.events(id)).map((e) => [e.kind, e.to, e.workerId, e.attempt]);
+    // The only subtask decides its task, milestone and phase: each change rolls up all three.
+    const withRollUps = (event: unknown[]) => [
+      event,
+      ...Array.from({ length: 3 }, () => ['rollup', ...event.slice(1)]),
+    ];
     expect(kinds).toEqual([
-      ['claim', 'Implementing', 'slow', 1],
-      ['expire', 'Planned', 'slow', 1],
-      ['claim', 'Implementing', 'fast', 2],
-      ['record', 'Complete', 'fast', 2],
+      ...withRollUps(['claim', 'Implementing', 'slow', 1]),
+      ...withRollUps(['expire', 'Planned', 'slow', 1]),
+      ...withRollUps(['claim', 'Implementing', 'fast', 2]),
+      ...withRollUps(['record', 'Complete', 'fast', 2]),
     ]);
   });
 
@@ -150,10 +164,16 @@ describePg('PostgreSQL store: claims', () => {
       'Planned',
     ]);
     expect(exported.backlog[0].milestones[0].tasks[0].status).toBe('Planned');
-    expect((await store.events(id)).filter((e) => e.to === 'Planned').map((e) => e.kind)).toEqual([
-      'abandon',
-      'release',
-      'release',
+    // The task and its ancestors go back to Planned with the last subtask given back.
+    expect(
+      (await store.events(id)).filter((e) => e.to === 'Planned').map((e) => [e.itemId, e.kind]),
+    ).toEqual([
+      [a!.itemId, 'abandon'],
+      [b!.itemId, 'release'],
+      [c!.itemId, 'release'],
+      ['P1.M1.T1', 'rollup'],
+      ['P1.M1', 'rollup'],
+      ['P1', 'rollup'],
     ]);
   });
 

@@ -99,7 +99,14 @@ describePg('PostgreSQL store: workers in other processes', () => {
     await pastLease(id, item);
     const again = await claims.claimNext({ workerId: 'other', leaseMs: 30_000 });
     expect(again).toMatchObject({ itemId: item, attempt: 2 });
-    expect((await store.events(id)).map((e) => e.kind)).toEqual(['claim', 'expire', 'claim']);
+    const events = await store.events(id);
+    expect(events.filter((e) => e.itemId === item).map((e) => e.kind)).toEqual([
+      'claim',
+      'expire',
+      'claim',
+    ]);
+    // Its task, milestone and phase follow it each time.
+    expect(events.filter((e) => e.kind === 'rollup')).toHaveLength(9);
   });
 
   it("SIGTERM gives a worker's subtasks back at once", async () => {

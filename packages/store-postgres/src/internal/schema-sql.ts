@@ -263,5 +263,122 @@ BEGIN
 END
 $fn$;
 `,
+    // 2: a roll-up that changes a container's status is an event too ('rollup'), credited to the
+    // worker and attempt whose change caused it, after that change's own event.
+    `
+DROP FUNCTION ${q}.roll_up(text, text);
+
+CREATE FUNCTION ${q}.roll_up(
+  p_session text, p_item text, p_worker text, p_attempt integer
+) RETURNS void
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_path text[];
+  v_from text;
+  v_derived text;
+  k integer;
+BEGIN
+  SELECT path INTO v_path FROM ${q}.items WHERE session_id = p_session AND id = p_item;
+  IF v_path IS NULL OR cardinality(v_path) = 0 THEN
+    RETURN;
+  END IF;
+  PERFORM 1 FROM ${q}.items
+    WHERE session_id = p_session AND id = ANY (v_path)
+    ORDER BY position
+    FOR UPDATE;
+  FOR k IN REVERSE cardinality(v_path)..1 LOOP
+    SELECT CASE
+        WHEN count(*) FILTER (WHERE c.status <> 'Obsolete') = 0 THEN 'Obsolete'
+        WHEN count(*) FILTER (WHERE c.status NOT IN ('Complete', 'Obsolete')) = 0 THEN 'Complete'
+        WHEN count(*) FILTER (WHERE c.status NOT IN ('Complete', 'Obsolete', 'Failed')) = 0
+          THEN 'Failed'
+        WHEN count(*) FILTER (WHERE c.status <> 'Planned') > 0 THEN 'Implementing'
+        ELSE 'Planned'
+      END
+      INTO v_derived
+      FROM ${q}.items c
+      WHERE c.session_id = p_session AND c.parent_id = v_path[k];
+    SELECT status INTO v_from FROM ${q}.items WHERE session_id = p_session AND id = v_path[k];
+    IF v_from IS DISTINCT FROM v_derived THEN
+      UPDATE ${q}.items SET status = v_derived WHERE session_id = p_session AND id = v_path[k];
+      INSERT INTO ${q}.events (session_id, item_id, kind, from_status, to_status, worker_id, attempt)
+        VALUES (p_session, v_path[k], 'rollup', v_from, v_derived, p_worker, p_attempt);
+    END IF;
+  END LOOP;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION ${q}.record_outcome(
+  p_session text, p_item text, p_token uuid, p_status text, p_retry_ms double precision
+) RETURNS boolean
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_from text;
+  v_owner text;
+  v_attempt integer;
+BEGIN
+  SELECT status, lease_owner, attempt INTO v_from, v_owner, v_attempt
+    FROM ${q}.items
+    WHERE session_id = p_session AND id = p_item AND lease_token = p_token
+      AND lease_expires_at > now()
+    FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN false;
+  END IF;
+  UPDATE ${q}.items
+    SET status = p_status, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+        claimed_change = true,
+        retry_at = CASE WHEN p_retry_ms IS NULL THEN NULL
+                        ELSE now() + p_retry_ms * interval '1 millisecond' END
+    WHERE session_id = p_session AND id = p_item;
+  INSERT INTO ${q}.events (session_id, item_id, kind, from_status, to_status, worker_id, attempt)
+    VALUES (p_session, p_item, 'record', v_from, p_status, v_owner, v_attempt);
+  PERFORM ${q}.roll_up(p_session, p_item, v_owner, v_attempt);
+  UPDATE ${q}.sessions SET snapshot_current = false WHERE id = p_session AND snapshot_current;
+  IF p_status <> 'Failed' THEN
+    PERFORM pg_notify(${channel}, p_session);
+  END IF;
+  RETURN true;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION ${q}.give_back(
+  p_session text, p_kind text, p_workers text[], p_token uuid
+) RETURNS SETOF text
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  r record;
+  v_any boolean := false;
+BEGIN
+  FOR r IN
+    SELECT i.id, i.status, i.lease_owner, i.attempt
+      FROM ${q}.items i
+      WHERE i.session_id = p_session AND i.lease_owner IS NOT NULL
+        AND CASE p_kind
+              WHEN 'expire' THEN i.lease_expires_at <= now()
+              WHEN 'release' THEN i.lease_owner = ANY (p_workers)
+              ELSE i.lease_token = p_token AND i.lease_expires_at > now()
+            END
+      ORDER BY i.position
+      FOR UPDATE SKIP LOCKED
+  LOOP
+    UPDATE ${q}.items
+      SET status = 'Planned', lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+          claimed_change = true,
+          retry_at = NULL
+      WHERE session_id = p_session AND id = r.id;
+    INSERT INTO ${q}.events (session_id, item_id, kind, from_status, to_status, worker_id, attempt)
+      VALUES (p_session, r.id, p_kind, r.status, 'Planned', r.lease_owner, r.attempt);
+    PERFORM ${q}.roll_up(p_session, r.id, r.lease_owner, r.attempt);
+    v_any := true;
+    RETURN NEXT r.id;
+  END LOOP;
+  IF v_any THEN
+    UPDATE ${q}.sessions SET snapshot_current = false WHERE id = p_session AND snapshot_current;
+    PERFORM pg_notify(${channel}, p_session);
+  END IF;
+END
+$fn$;
+`,
   ];
 }
