@@ -10,7 +10,7 @@ import {
   SessionError,
   SessionManager,
 } from './index.ts';
-import { decodeJournal, encodeBatch, FRAME_HEADER_BYTES } from './internal/journal.ts';
+import { decodeJournal, encodeBase, encodeBatch, FRAME_HEADER_BYTES } from './internal/journal.ts';
 
 let planDir: string;
 let cleanup: () => Promise<void>;
@@ -128,6 +128,41 @@ describe('tasks.journal', () => {
       // Nothing was cut or rewritten.
       expect(await readFile(journal)).toEqual(damaged);
     }
+  });
+
+  it('encodes any id as JSON.stringify would, and decodes it back', () => {
+    const ids = [
+      'P1.M1.T1.S1',
+      'a"b',
+      'back\\slash',
+      'tab\tnew\nline\u0000',
+      'é ü 中文',
+      '😀',
+      'lone \ud800',
+      '\u2028',
+    ];
+    const batch = {
+      sequence: 7,
+      statuses: ids.map((id) => ({ id, status: 'Complete' as const })),
+      currentItemId: 'a"b',
+    };
+    const frame = encodeBatch(batch);
+    const payload = frame.subarray(FRAME_HEADER_BYTES).toString('utf8');
+    expect(payload).toBe(
+      JSON.stringify({ seq: 7, s: ids.map((id) => [id, 'Complete']), c: 'a"b' }),
+    );
+    expect(frame.readUInt32LE(4)).toBe(frame.byteLength - FRAME_HEADER_BYTES);
+    const base = encodeBase({ sequence: 6, size: 1, crc32: 0 });
+    const decoded = decodeJournal(Buffer.concat([base, frame]), 'j');
+    expect(decoded.batches).toEqual([
+      {
+        ...batch,
+        statuses: batch.statuses.map(({ id, status }) => ({
+          id: JSON.parse(JSON.stringify(id)),
+          status,
+        })),
+      },
+    ]);
   });
 
   it('applies the last status of an item changed by several records', async () => {

@@ -67,13 +67,21 @@ export function encodeBase(base: JournalBase): Buffer {
   );
 }
 
+/** Characters JSON.stringify would leave a string's text as it is (no quote, backslash, control or lone surrogate). */
+const PLAIN_JSON_TEXT = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+/** A string as JSON: quoted directly when nothing in it needs escaping (ids almost never do). */
+function jsonString(text: string): string {
+  return PLAIN_JSON_TEXT.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
 /** Encodes one batch as a frame. Built as text directly: statuses are plain enum words. */
 export function encodeBatch(batch: ChangeBatch): Buffer {
   let json = `{"seq":${batch.sequence},"s":[`;
   const { statuses } = batch;
   for (let i = 0; i < statuses.length; i++) {
     const change = statuses[i]!;
-    json += `${i === 0 ? '' : ','}[${JSON.stringify(change.id)},"${change.status}"]`;
+    json += `${i === 0 ? '' : ','}[${jsonString(change.id)},"${change.status}"]`;
   }
   json += ']';
   if (batch.currentItemId !== undefined) json += `,"c":${JSON.stringify(batch.currentItemId)}`;
@@ -183,13 +191,13 @@ function isStatusChange(value: unknown): value is StatusChange {
 }
 
 function frame(json: string): Buffer {
-  const payload = Buffer.from(json, 'utf8');
-  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.byteLength);
+  const length = Buffer.byteLength(json, 'utf8');
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
+  out.write(json, FRAME_HEADER_BYTES, 'utf8');
   JOURNAL_MAGIC.copy(out, 0);
-  out.writeUInt32LE(payload.byteLength, 4);
-  out.writeUInt32LE(crc32(payload), 8);
+  out.writeUInt32LE(length, 4);
+  out.writeUInt32LE(crc32(out.subarray(FRAME_HEADER_BYTES)), 8);
   out.writeUInt32LE(crc32(out.subarray(0, 12)), 12);
-  payload.copy(out, FRAME_HEADER_BYTES);
   return out;
 }
 
