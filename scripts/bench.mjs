@@ -965,7 +965,9 @@ function renderPostgres(postgres) {
       'in one process claim and complete subtasks until none is left (tasks of 10 subtasks, every ' +
       "other one waiting for the one before it), through the store's claims and through a " +
       'hand-written loop of the same two statements (the claim `UPDATE` and the outcome function) ' +
-      'on the same pool; a fresh session each run, contenders alternating. Section time: ' +
+      'on the same pool; a worker that finds nothing ready checks (one statement, the same for ' +
+      'both) whether subtasks are still to be done and tries again, so all workers stay to the ' +
+      'end; a fresh session each run, contenders alternating, 7 rounds. Section time: ' +
       `${seconds(postgres.durationS)}.`,
     '',
   );

@@ -32,7 +32,7 @@ export async function run(options = {}) {
     );
     const database = await createDatabase(cluster, 'bench');
     const subtasks = quick ? 200 : 400;
-    const rounds = quick ? 1 : 5;
+    const rounds = quick ? 1 : 7;
     const throughput = [];
     for (const workers of [1, 4, 8]) {
       log(`throughput: ${workers} worker(s), ${subtasks} subtasks, ${rounds} round(s) each`);
@@ -47,7 +47,7 @@ export async function run(options = {}) {
           const started = performance.now();
           const done =
             who === 'store'
-              ? await drainWithStore(store, id, workers)
+              ? await drainWithStore(store, pool, q, id, workers)
               : await drainByHand(pool, q, id, workers, claimSql, recordSql);
           const seconds = (performance.now() - started) / 1000;
           if (done !== subtasks) throw new Error(`${who} completed ${done} of ${subtasks}`);
@@ -146,15 +146,34 @@ function backlogText(subtasks) {
   return `${JSON.stringify({ backlog: [phase] }, null, 2)}\n`;
 }
 
-/** Workers claim and complete until nothing is ready; returns how many were completed. */
-async function drainWithStore(store, id, workers) {
+/**
+ * Whether subtasks of the session are still to be done. A worker that finds nothing ready asks
+ * this (the same statement for both contenders) and tries again while the answer is yes, so every
+ * worker stays in the run to its end: otherwise a worker that meets only subtasks waiting on
+ * others' work would leave early, and how many stay would vary from round to round.
+ */
+async function unfinished(pool, q, id) {
+  const { rows } = await pool.query(
+    `SELECT EXISTS (SELECT 1 FROM ${q}.items WHERE session_id = $1 AND level = 3
+                      AND status NOT IN ('Complete', 'Obsolete')) AS more`,
+    [id],
+  );
+  if (rows[0].more) await new Promise((resolve) => setTimeout(resolve, 1));
+  return rows[0].more;
+}
+
+/** Workers claim and complete until every subtask is done; returns how many were completed. */
+async function drainWithStore(store, pool, q, id, workers) {
   const claims = await store.join(id);
   let done = 0;
   await Promise.all(
     Array.from({ length: workers }, async (_, n) => {
       for (;;) {
         const claim = await claims.claimNext({ workerId: `w${n}`, leaseMs: 30_000 });
-        if (!claim) return;
+        if (!claim) {
+          if (await unfinished(pool, q, id)) continue;
+          return;
+        }
         const result = await claims.record(claim, { status: 'Complete' });
         if (result.recorded) done++;
       }
@@ -172,7 +191,10 @@ async function drainByHand(pool, q, id, workers, claimSql, recordSql) {
     Array.from({ length: workers }, async (_, n) => {
       for (;;) {
         const { rows } = await pool.query(claim, [id, `w${n}`, 30_000, null, []]);
-        if (rows.length === 0) return;
+        if (rows.length === 0) {
+          if (await unfinished(pool, q, id)) continue;
+          return;
+        }
         const result = await pool.query(record, [id, rows[0].id, rows[0].token, 'Complete', null]);
         if (result.rows[0].recorded) done++;
       }
