@@ -11,6 +11,13 @@ import {
   describePg,
   freshHash,
 } from '../../../packages/store-postgres/test/helpers.ts';
+import {
+  dependencyViolations,
+  expectRecordedOnce,
+  mulberry32,
+  parseLog,
+  tortureBacklog,
+} from '../../../packages/store-postgres/test/torture-shared.ts';
 import { type CliProcess, readLines, startCli, tempDir, waitFor } from './helpers.ts';
 
 // Acceptance 2 on the built CLI: `savepoint work` processes sharing one backlog in PostgreSQL.
@@ -32,7 +39,7 @@ describePg('torture: savepoint work, 4 processes x 4 workers on 2,000 subtasks',
   let database: TestDatabase;
   let store: PostgresStore;
   let work: ReturnType<typeof tempDir>;
-  const { text, dependencies } = tortureBacklog();
+  const { text, dependencies } = tortureBacklog(TASKS, PER_TASK);
   beforeAll(async () => {
     database = await createDatabase({ url: clusterUrl }, 'torture');
     store = createPostgresStore({ connectionString: database.url });
@@ -98,7 +105,7 @@ describePg('torture: savepoint work, 4 processes x 4 workers on 2,000 subtasks',
     const pids = new Set([...runs.starts.values()].map((starts) => starts[0]!.pid));
     expect(pids.size).toBeGreaterThanOrEqual(2);
     expect(dependencyViolations(runs, dependencies)).toEqual([]);
-    await expectRecordedOnce(store, id);
+    await expectRecordedOnce(store, id, TASKS * PER_TASK);
     console.log(`torture (calm): ${TASKS * PER_TASK} subtasks in ${Date.now() - started} ms`);
   }, 300_000);
 
@@ -158,7 +165,7 @@ describePg('torture: savepoint work, 4 processes x 4 workers on 2,000 subtasks',
     }
     expect(unexplained).toEqual([]);
     expect(dependencyViolations(runs, dependencies)).toEqual([]);
-    await expectRecordedOnce(store, id);
+    await expectRecordedOnce(store, id, TASKS * PER_TASK);
     console.log(
       `torture (kills): ${kills} kills, ${reruns} reruns of subtasks in flight at a kill`,
     );
@@ -212,131 +219,3 @@ describePg('torture: savepoint work, 4 processes x 4 workers on 2,000 subtasks',
     expect(records[0]!.workerId).toMatch(new RegExp(`/${other!.child.pid}/1$`));
   }, 120_000);
 });
-
-interface Run {
-  readonly pid: number;
-  readonly at: number;
-}
-
-function parseLog(text: string) {
-  const starts = new Map<string, Run[]>();
-  const ends = new Map<string, Run[]>();
-  const kills = new Map<number, number>();
-  text.split('\n').forEach((line, at) => {
-    const [what, a, b] = line.split(' ');
-    if (what === 'kill') kills.set(Number(a), at);
-    else if (what === 'start' || what === 'end') {
-      const map = what === 'start' ? starts : ends;
-      const list = map.get(a!) ?? [];
-      list.push({ pid: Number(b), at });
-      map.set(a!, list);
-    }
-  });
-  return { starts, ends, kills };
-}
-
-/** Runs that started before every dependency (a container: each of its subtasks) had ended. */
-function dependencyViolations(
-  runs: ReturnType<typeof parseLog>,
-  dependencies: Map<string, string[]>,
-): string[] {
-  const firstEnd = new Map<string, number>();
-  for (const [item, ends] of runs.ends) firstEnd.set(item, Math.min(...ends.map((end) => end.at)));
-  const violations: string[] = [];
-  for (const [item, starts] of runs.starts) {
-    for (const start of starts) {
-      for (const dep of dependencies.get(item) ?? []) {
-        const ended = firstEnd.get(dep);
-        if (ended === undefined || ended > start.at)
-          violations.push(`${item} started before ${dep} ended`);
-      }
-    }
-  }
-  return violations;
-}
-
-/** Exactly one recorded Complete per subtask, and the whole backlog Complete. */
-async function expectRecordedOnce(store: PostgresStore, id: string): Promise<void> {
-  const completes = new Map<string, number>();
-  for (const event of await store.events(id)) {
-    if (event.kind === 'record' && event.to === 'Complete') {
-      completes.set(event.itemId, (completes.get(event.itemId) ?? 0) + 1);
-    }
-  }
-  expect(completes.size).toBe(TASKS * PER_TASK);
-  expect([...completes.entries()].filter(([, count]) => count !== 1)).toEqual([]);
-  const exported = JSON.parse(await store.exportTasks(id));
-  expect(exported.backlog[0].status).toBe('Complete');
-}
-
-/**
- * `tasks` tasks of `perTask` subtasks under one phase and milestone. Dependencies point
- * backwards only: on the previous subtask of the task, on a whole earlier task, or on one
- * subtask of an earlier task.
- *
- * @returns the text and, per subtask, the subtasks it waits for (a task expanded to its subtasks)
- */
-function tortureBacklog(
-  tasks = TASKS,
-  perTask = PER_TASK,
-): { text: string; dependencies: Map<string, string[]> } {
-  const random = mulberry32(7);
-  const sub = (t: number, s: number) => `P1.M1.T${t}.S${s}`;
-  const dependencies = new Map<string, string[]>();
-  const box = (type: string, id: string) => ({
-    type,
-    id,
-    title: `${type} ${id}`,
-    status: 'Planned',
-    description: id,
-  });
-  const taskList = [];
-  for (let t = 1; t <= tasks; t++) {
-    const subtaskList = [];
-    for (let s = 1; s <= perTask; s++) {
-      const deps: string[] = [];
-      const waits: string[] = [];
-      if (s > 1 && random() < 0.6) {
-        deps.push(sub(t, s - 1));
-        waits.push(sub(t, s - 1));
-      }
-      if (t > 1 && random() < 0.08) {
-        const earlier = 1 + Math.floor(random() * (t - 1));
-        deps.push(`P1.M1.T${earlier}`);
-        for (let k = 1; k <= perTask; k++) waits.push(sub(earlier, k));
-      }
-      if (t > 1 && random() < 0.15) {
-        const dep = sub(1 + Math.floor(random() * (t - 1)), 1 + Math.floor(random() * perTask));
-        if (!waits.includes(dep)) {
-          deps.push(dep);
-          waits.push(dep);
-        }
-      }
-      dependencies.set(sub(t, s), waits);
-      subtaskList.push({
-        ...box('Subtask', sub(t, s)),
-        story_points: 1,
-        dependencies: deps,
-        context_scope: 'torture',
-      });
-    }
-    taskList.push({ ...box('Task', `P1.M1.T${t}`), subtasks: subtaskList });
-  }
-  const backlog = {
-    backlog: [
-      { ...box('Phase', 'P1'), milestones: [{ ...box('Milestone', 'P1.M1'), tasks: taskList }] },
-    ],
-  };
-  return { text: `${JSON.stringify(backlog, null, 2)}\n`, dependencies };
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

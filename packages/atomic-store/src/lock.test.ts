@@ -169,6 +169,32 @@ describe('acquireLock', () => {
       },
     );
 
+    it.runIf(process.platform === 'linux')(
+      'takes over a lock whose pid was reused moments after it was taken: the start ticks differ',
+      async () => {
+        const dir = freshDir();
+        const path = join(dir, 'run.lock');
+        const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30_000)'], {
+          stdio: 'ignore',
+        });
+        try {
+          const stat = readFileSync(`/proc/${other.pid}/stat`, 'utf8');
+          const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+          // The pid is alive and its process started just now, as the lock claims it was taken:
+          // only the start ticks recorded by the holder tell that this is another process.
+          const holder = plantLock(path, { pid: other.pid!, startTicks: ticks });
+          await expect(acquireLock(path)).rejects.toMatchObject({ code: 'LOCKED', holder });
+          plantLock(path, { pid: other.pid!, startTicks: ticks - 1 });
+          const lock = await acquireLock(path);
+          expect(lock.holder.startTicks).toBeTypeOf('number');
+          expect(lock.holder.pid).toBe(process.pid);
+          await lock.release();
+        } finally {
+          other.kill('SIGKILL');
+        }
+      },
+    );
+
     it('skips a guard abandoned by a dead taker and cleans every guard up', async () => {
       const dir = freshDir();
       const path = join(dir, 'run.lock');

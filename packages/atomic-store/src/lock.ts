@@ -2,7 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { describeValue, errnoOf, StoreError, toStoreError } from './errors.ts';
 import { fsx, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY } from './internal/fs.ts';
-import { bootTimeMs, isProcessAlive, processStartMs, sleep } from './internal/process.ts';
+import {
+  bootTimeMs,
+  isProcessAlive,
+  processStartMs,
+  processStartTicks,
+  sleep,
+} from './internal/process.ts';
 import { unlinkQuietly } from './internal/protocol.ts';
 import { io, runAsync, runSync, type Steps } from './internal/run.ts';
 import { hostIdentity, tempName, truncateBytes } from './internal/temp-name.ts';
@@ -17,6 +23,11 @@ export interface LockHolder {
   readonly startedAt: string;
   /** Random identity of this holding, distinct for every acquisition. */
   readonly token: string;
+  /**
+   * The holder's start time in clock ticks since boot (Linux): with `pid`, it tells the holder
+   * from a later process that got the same pid. Absent where unknown (and in older lock files).
+   */
+  readonly startTicks?: number;
 }
 
 /** Options of {@link acquireLock}. */
@@ -108,6 +119,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
     hostname: host,
     startedAt: new Date().toISOString(),
     token: randomBytes(12).toString('hex'),
+    ...ownStartTicks(),
   };
   const content = `${JSON.stringify(holder)}\n`;
   const { wait, signal, staleMs } = settings;
@@ -437,6 +449,11 @@ function isStale(snapshot: Snapshot, staleMs: number): boolean {
   // Taken before this machine last booted: its pid may now belong to someone else.
   if (Number.isFinite(started) && started < bootTimeMs() - BOOT_SLACK_MS) return true;
   if (holder.pid !== process.pid && !isProcessAlive(holder.pid)) return true;
+  // The holder named its own start: any other start means another process has that pid now.
+  if (holder.startTicks !== undefined) {
+    const ticks = processStartTicks(holder.pid);
+    if (ticks !== undefined) return ticks !== holder.startTicks;
+  }
   // The process with that pid started after the lock was taken: the pid was reused.
   const processStarted = processStartMs(holder.pid);
   return (
@@ -475,7 +492,7 @@ function parseHolder(text: string): LockHolder | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { pid, hostname, startedAt, token } = value as Record<string, unknown>;
+  const { pid, hostname, startedAt, token, startTicks } = value as Record<string, unknown>;
   if (
     typeof pid !== 'number' ||
     !Number.isInteger(pid) ||
@@ -485,7 +502,19 @@ function parseHolder(text: string): LockHolder | undefined {
   ) {
     return undefined;
   }
-  return { pid, hostname, startedAt, token };
+  return {
+    pid,
+    hostname,
+    startedAt,
+    token,
+    ...(typeof startTicks === 'number' && Number.isSafeInteger(startTicks) ? { startTicks } : {}),
+  };
+}
+
+/** This process's start in clock ticks, as a holder field; nothing where it is not known. */
+function ownStartTicks(): { startTicks?: number } {
+  const ticks = processStartTicks(process.pid);
+  return ticks === undefined ? {} : { startTicks: ticks };
 }
 
 function describeHolder(holder: LockHolder): string {

@@ -12,6 +12,13 @@ import {
   startChild,
   useDatabase,
 } from './helpers.ts';
+import {
+  dependencyViolations,
+  expectRecordedOnce,
+  mulberry32,
+  parseLog,
+  tortureBacklog,
+} from './torture-shared.ts';
 
 // Acceptance 2, with worker processes on the package's API (apps/pipeline's
 // postgres-torture.test.ts runs the same with `savepoint work` processes): 4 processes x 4 concurrent claims on a 2,000-subtask backlog with dependencies, a
@@ -30,7 +37,7 @@ describePg('torture: 16 workers in 4 processes on 2,000 subtasks', () => {
   let store: PostgresStore;
   let worker: string;
   let dir: string;
-  const { text, dependencies } = tortureBacklog();
+  const { text, dependencies } = tortureBacklog(TASKS, PER_TASK);
   beforeAll(async () => {
     store = createPostgresStore({ connectionString: database.url, schema: freshSchema('torture') });
     worker = await buildFixture('worker');
@@ -79,7 +86,7 @@ describePg('torture: 16 workers in 4 processes on 2,000 subtasks', () => {
       expect(runs.ends.get(item), item).toHaveLength(1);
     }
     expect(dependencyViolations(runs, dependencies)).toEqual([]);
-    await expectRecordedOnce(store, id);
+    await expectRecordedOnce(store, id, TASKS * PER_TASK);
   }, 300_000);
 
   it('with random SIGKILLs and restarts: all Complete, reruns only of what was in flight, one Complete event each', async () => {
@@ -139,165 +146,14 @@ describePg('torture: 16 workers in 4 processes on 2,000 subtasks', () => {
     }
     expect(unexplained).toEqual([]);
     expect(dependencyViolations(runs, dependencies)).toEqual([]);
-    await expectRecordedOnce(store, id);
+    await expectRecordedOnce(store, id, TASKS * PER_TASK);
     console.log(`torture: ${kills} kills, ${reruns} reruns of subtasks in flight at a kill`);
   }, 300_000);
 });
-
-interface Run {
-  readonly pid: number;
-  readonly at: number;
-}
-
-function parseLog(text: string) {
-  const starts = new Map<string, Run[]>();
-  const ends = new Map<string, Run[]>();
-  const kills = new Map<number, number>();
-  text.split('\n').forEach((line, at) => {
-    const [what, a, b] = line.split(' ');
-    if (what === 'kill') kills.set(Number(a), at);
-    else if (what === 'start' || what === 'end') {
-      const map = what === 'start' ? starts : ends;
-      const list = map.get(a!) ?? [];
-      list.push({ pid: Number(b), at });
-      map.set(a!, list);
-    }
-  });
-  return { starts, ends, kills };
-}
-
-/** Starts that came before every dependency (a container: all its subtasks) had ended. */
-function dependencyViolations(
-  runs: ReturnType<typeof parseLog>,
-  dependencies: Map<string, string[]>,
-): string[] {
-  const firstEnd = new Map<string, number>();
-  for (const [item, ends] of runs.ends) firstEnd.set(item, Math.min(...ends.map((end) => end.at)));
-  const violations: string[] = [];
-  for (const [item, starts] of runs.starts) {
-    for (const start of starts) {
-      for (const dep of dependencies.get(item) ?? []) {
-        const ended = firstEnd.get(dep);
-        if (ended === undefined || ended > start.at)
-          violations.push(`${item} started before ${dep} ended`);
-      }
-    }
-  }
-  return violations;
-}
-
-async function expectRecordedOnce(store: PostgresStore, id: string): Promise<void> {
-  const events = await store.events(id);
-  const completes = new Map<string, number>();
-  for (const event of events) {
-    if (event.kind === 'record' && event.to === 'Complete') {
-      completes.set(event.itemId, (completes.get(event.itemId) ?? 0) + 1);
-    }
-  }
-  expect(completes.size).toBe(TASKS * PER_TASK);
-  expect([...completes.values()].every((count) => count === 1)).toBe(true);
-  const exported = JSON.parse(await store.exportTasks(id));
-  const statuses = new Set<string>();
-  for (const task of exported.backlog[0].milestones[0].tasks) {
-    for (const subtask of task.subtasks) statuses.add(subtask.status);
-  }
-  expect([...statuses]).toEqual(['Complete']);
-  expect(exported.backlog[0].status).toBe('Complete');
-}
-
-/**
- * 200 tasks of 10 subtasks. Dependencies only point backwards: on the previous subtask of the
- * task, on a whole earlier task (a container), or on a subtask of an earlier task.
- *
- * @returns the text and, per subtask, the subtasks it waits for (containers expanded)
- */
-function tortureBacklog(): { text: string; dependencies: Map<string, string[]> } {
-  const random = mulberry32(15);
-  const subtaskId = (t: number, s: number) => `P1.M1.T${t}.S${s}`;
-  const tasks = [];
-  const dependencies = new Map<string, string[]>();
-  for (let t = 1; t <= TASKS; t++) {
-    const subtasks = [];
-    for (let s = 1; s <= PER_TASK; s++) {
-      const deps: string[] = [];
-      const expanded: string[] = [];
-      if (s > 1 && random() < 0.5) {
-        deps.push(subtaskId(t, s - 1));
-        expanded.push(subtaskId(t, s - 1));
-      }
-      if (t > 1 && random() < 0.1) {
-        const earlier = 1 + Math.floor(random() * (t - 1));
-        deps.push(`P1.M1.T${earlier}`);
-        for (let k = 1; k <= PER_TASK; k++) expanded.push(subtaskId(earlier, k));
-      }
-      if (t > 1 && random() < 0.1) {
-        const dep = subtaskId(
-          1 + Math.floor(random() * (t - 1)),
-          1 + Math.floor(random() * PER_TASK),
-        );
-        if (!deps.includes(dep)) {
-          deps.push(dep);
-          expanded.push(dep);
-        }
-      }
-      dependencies.set(subtaskId(t, s), expanded);
-      subtasks.push({
-        type: 'Subtask',
-        id: subtaskId(t, s),
-        title: `Subtask ${t}.${s}`,
-        status: 'Planned',
-        story_points: 1,
-        dependencies: deps,
-        context_scope: 'c',
-      });
-    }
-    tasks.push({
-      type: 'Task',
-      id: `P1.M1.T${t}`,
-      title: `Task ${t}`,
-      status: 'Planned',
-      description: 't',
-      subtasks,
-    });
-  }
-  const backlog = {
-    backlog: [
-      {
-        type: 'Phase',
-        id: 'P1',
-        title: 'P',
-        status: 'Planned',
-        description: 'p',
-        milestones: [
-          {
-            type: 'Milestone',
-            id: 'P1.M1',
-            title: 'M',
-            status: 'Planned',
-            description: 'm',
-            tasks,
-          },
-        ],
-      },
-    ],
-  };
-  return { text: `${JSON.stringify(backlog, null, 2)}\n`, dependencies };
-}
 
 function countLines(file: string): number {
   let lines = 0;
   const text = readFileSync(file, 'utf8');
   for (let k = 0; k < text.length; k++) if (text.charCodeAt(k) === 10) lines++;
   return lines;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

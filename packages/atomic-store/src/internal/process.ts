@@ -16,6 +16,16 @@ export function isProcessAlive(pid: number): boolean {
   return state !== 'Z' && state !== 'X';
 }
 
+/**
+ * When the process with this pid started, in clock ticks since boot (`/proc/<pid>/stat` field
+ * 22); known on Linux only. With the pid it names one process for as long as the machine runs:
+ * a pid used again by a later process has a later start.
+ */
+export function processStartTicks(pid: number): number | undefined {
+  const ticks = procStat(pid)?.startTicks;
+  return ticks !== undefined && Number.isSafeInteger(ticks) ? ticks : undefined;
+}
+
 /** When the process with this pid started, in epoch milliseconds; known on Linux only. */
 export function processStartMs(pid: number): number | undefined {
   const stat = procStat(pid);
