@@ -209,6 +209,19 @@ describe('acquireLock', () => {
       await lock.release();
     });
 
+    it('skips an empty guard, as a taker killed between creating and filling it left one', async () => {
+      const dir = freshDir();
+      const path = join(dir, 'run.lock');
+      const stale = plantLock(path, { pid: DEAD_PID });
+      const digest = createHash('sha256').update(stale.token).digest('hex').slice(0, 16);
+      writeFileSync(join(dir, `.run.lock.takeover-${digest}-0`), '');
+      // Not asked to wait: the lock is free to take now, not LOCKED after a takeover's grace.
+      const lock = await acquireLock(path, { wait: false });
+      expect(lock.holder.pid).toBe(process.pid);
+      expect(entries(dir)).toEqual(['run.lock']);
+      await lock.release();
+    });
+
     it('never lets a released-late holder remove its successor', async () => {
       const dir = freshDir();
       const path = join(dir, 'run.lock');

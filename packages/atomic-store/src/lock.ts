@@ -400,15 +400,12 @@ async function takeOver(
   staleMs: number,
 ): Promise<'won' | 'retry' | 'busy'> {
   const identity = identityOf(stale);
-  const guardData = Buffer.from(
-    `${JSON.stringify({ pid: process.pid, hostname: hostIdentity().name, startedAt: new Date().toISOString(), token: 'takeover' })}\n`,
-  );
+  const guardData = `${JSON.stringify({ pid: process.pid, hostname: hostIdentity().name, startedAt: new Date().toISOString(), token: 'takeover', ...ownStartTicks() })}\n`;
   for (let generation = 0; generation < MAX_GUARD_GENERATIONS; generation++) {
     const guard = guardPath(path, identity, generation);
-    try {
-      await runAsync(writeExclusive(guard, guardData));
-    } catch (error) {
-      if (!(error instanceof StoreError) || errnoOf(error.cause) !== 'EEXIST') throw error;
+    // Written whole and then linked into place, as the lock itself: a taker killed at any point
+    // leaves either no guard or one that names it, never an empty one that nobody can judge.
+    if (!(await runAsync(createLockSteps(guard, guardData)))) {
       const other = await runAsync(inspectSteps(guard, 'lock'));
       // The guard is gone: its owner finished the takeover of this very lock.
       if (other === undefined) return 'retry';
@@ -466,12 +463,21 @@ function isStale(snapshot: Snapshot, staleMs: number): boolean {
 function isGuardAbandoned(guard: Snapshot): boolean {
   if (Date.now() - guard.mtimeMs > GUARD_ABANDONED_MS) return true;
   const owner = guard.holder;
+  // Guards appear whole where hard links work: one that names nobody (an empty file left by a
+  // taker killed between creating and filling it, as earlier versions wrote guards) is nobody's.
+  if (owner === undefined) return !linksUnsupported;
   return (
-    owner !== undefined &&
     owner.hostname === hostIdentity().name &&
     owner.pid !== process.pid &&
-    !isProcessAlive(owner.pid)
+    (!isProcessAlive(owner.pid) || !sameProcess(owner))
   );
+}
+
+/** Whether the process with the holder's pid is the holder (its start ticks agree, where known). */
+function sameProcess(holder: LockHolder): boolean {
+  if (holder.startTicks === undefined) return true;
+  const ticks = processStartTicks(holder.pid);
+  return ticks === undefined || ticks === holder.startTicks;
 }
 
 function identityOf(snapshot: Snapshot): string {
