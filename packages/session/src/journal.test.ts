@@ -1,6 +1,7 @@
 import { copyFile, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Backlog } from '@savepoint/task-schema';
+import { type Backlog, STATUSES } from '@savepoint/task-schema';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeBacklog, makeTempDir } from '../test/helpers.ts';
 import {
@@ -163,6 +164,51 @@ describe('tasks.journal', () => {
         })),
       },
     ]);
+  });
+
+  it('encodes long batches of mixed ids byte for byte as JSON.stringify does', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            id: fc.oneof(
+              fc.constantFrom('P1', 'P1.M2.T3.S4', ''),
+              fc.string({ unit: 'grapheme-ascii', maxLength: 30 }),
+              fc.string({ unit: 'binary', maxLength: 12 }),
+            ),
+            status: fc.constantFrom(...STATUSES),
+          }),
+          { maxLength: 400 },
+        ),
+        fc.option(fc.string({ unit: 'binary', maxLength: 8 }), { nil: undefined }),
+        fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+        (statuses, currentItemId, sequence) => {
+          const batch = {
+            sequence,
+            statuses,
+            ...(currentItemId === undefined ? {} : { currentItemId }),
+          };
+          const frame = encodeBatch(batch);
+          const expected = JSON.stringify({
+            seq: sequence,
+            s: statuses.map(({ id, status }) => [id, status]),
+            ...(currentItemId === undefined ? {} : { c: currentItemId }),
+          });
+          expect(frame.subarray(FRAME_HEADER_BYTES).toString('utf8')).toBe(expected);
+          expect(frame.readUInt32LE(4)).toBe(Buffer.byteLength(expected));
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // Every id needs escaping: the buffer grows many times over.
+    const ids = Array.from({ length: 3_000 }, (_, i) => `"${'\\'.repeat(i % 7)}😀${i}\u0001`);
+    const batch = {
+      sequence: 2,
+      statuses: ids.map((id) => ({ id, status: 'Implementing' as const })),
+    };
+    expect(encodeBatch(batch).subarray(FRAME_HEADER_BYTES).toString('utf8')).toBe(
+      JSON.stringify({ seq: 2, s: ids.map((id) => [id, 'Implementing']) }),
+    );
   });
 
   it('applies the last status of an item changed by several records', async () => {
