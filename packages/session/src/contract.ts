@@ -236,6 +236,14 @@ export function describeStoreContract(
       await expect(
         first.handle.append({ sequence: 4, statuses: [{ id: 'P1', status: 'Nope' as never }] }),
       ).rejects.toThrow(TypeError);
+      for (const bad of [null, 'P1', { id: 7, status: 'Complete' }, { id: 'P1' }]) {
+        await expect(
+          first.handle.append({
+            sequence: 4,
+            statuses: [{ id: 'P1.M1', status: 'Planned' }, bad as never],
+          }),
+        ).rejects.toThrow(TypeError);
+      }
       const expected = {
         snapshotText: TASKS,
         snapshotSequence: 0,

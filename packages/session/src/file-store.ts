@@ -19,12 +19,13 @@ import { SessionError, type SessionLockHolder } from './errors.ts';
 import { checkDraft, show } from './internal/checks.ts';
 import {
   baseOf,
-  checkBatch,
+  checkBatchHead,
   decodeJournal,
   encodeBase,
   encodeBatch,
   type JournalBase,
   matchesBase,
+  STATUS_CHANGES,
 } from './internal/journal.ts';
 import { lockLost } from './internal/lock-lost.ts';
 import { formatSessionName, isArtifactName, parseSessionName, SESSION_FILES } from './layout.ts';
@@ -448,8 +449,12 @@ class FileSessionHandle implements SessionHandle {
    * back when the append fails.
    */
   #prepareAppend(batch: ChangeBatch, operation: string): { bytes: Buffer; undo: () => void } {
-    const problem = checkBatch(batch);
-    if (problem) throw new TypeError(`${operation} expected ${problem}, got ${show(batch)}`);
+    // The status changes are checked as they are encoded: one pass over a batch of thousands.
+    const problem = checkBatchHead(batch);
+    const record = problem === undefined ? encodeBatch(batch, false) : undefined;
+    if (record === undefined) {
+      throw new TypeError(`${operation} expected ${problem ?? STATUS_CHANGES}, got ${show(batch)}`);
+    }
     this.#assertWritable();
     if (!this.#loaded || this.#base === undefined) {
       throw new TypeError(`${operation} expected the session to be loaded first (call load())`);
@@ -459,7 +464,6 @@ class FileSessionHandle implements SessionHandle {
         `${operation} expected batch ${this.#lastSequence + 1}, got batch ${batch.sequence}`,
       );
     }
-    const record = encodeBatch(batch);
     const withBase = !this.#hasBase;
     const bytes = withBase ? Buffer.concat([encodeBase(this.#base), record]) : record;
     const previous = this.#lastSequence;

@@ -81,7 +81,10 @@ const STATUS_TAIL_MAX = Math.max(...[...STATUS_TAIL.values()].map((tail) => tail
  * of printable ASCII without a quote or a backslash (almost every id) is copied byte by byte; any
  * other goes through `JSON.stringify`.
  */
-export function encodeBatch(batch: ChangeBatch): Buffer {
+export function encodeBatch(batch: ChangeBatch): Buffer;
+/** As above, or `undefined` when a change is not `{id: string, status: Status}` (checked as it goes). */
+export function encodeBatch(batch: ChangeBatch, checked: false): Buffer | undefined;
+export function encodeBatch(batch: ChangeBatch, checked = true): Buffer | undefined {
   const { statuses } = batch;
   const head = `{"seq":${batch.sequence},"s":[`;
   const end =
@@ -89,12 +92,22 @@ export function encodeBatch(batch: ChangeBatch): Buffer {
   // Room for every change with a plain id; an id that needs more grows the buffer.
   const endBytes = Buffer.byteLength(end);
   let rest = endBytes; // what the changes not yet written (and the end) take if their ids are plain
-  for (let i = 0; i < statuses.length; i++) rest += statuses[i]!.id.length + STATUS_TAIL_MAX + 4;
+  for (let i = 0; i < statuses.length; i++) {
+    // Unchecked: a malformed change counts as an empty id and is refused below.
+    const id = (statuses[i] as { id?: unknown } | null | undefined)?.id;
+    rest += (typeof id === 'string' ? id.length : 0) + STATUS_TAIL_MAX + 4;
+  }
   let out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + head.length + rest);
   let at = FRAME_HEADER_BYTES + out.write(head, FRAME_HEADER_BYTES, 'latin1');
   for (let i = 0; i < statuses.length; i++) {
-    const { id, status } = statuses[i]!;
-    const tail = STATUS_TAIL.get(status)!;
+    const change = statuses[i];
+    if (!checked && (typeof change !== 'object' || change === null)) return undefined;
+    const { id, status } = change!;
+    const tail = STATUS_TAIL.get(status);
+    if (tail === undefined || typeof id !== 'string') {
+      if (checked) throw new TypeError(`not a status change: ${String(id)} ${String(status)}`);
+      return undefined;
+    }
     rest -= id.length + STATUS_TAIL_MAX + 4;
     if (i > 0) out[at++] = 0x2c; // ,
     out[at++] = 0x5b; // [
@@ -206,15 +219,28 @@ function parseAll(data: Buffer, starts: number[], ends: number[], path: string):
 
 /** Checks the batch shape given to a store; returns a message when it is malformed. */
 export function checkBatch(batch: unknown): string | undefined {
+  const problem = checkBatchHead(batch);
+  if (problem) return problem;
+  for (const change of (batch as ChangeBatch).statuses as unknown[]) {
+    if (!isStatusChange(change)) return STATUS_CHANGES;
+  }
+  return undefined;
+}
+
+/** What {@link checkBatch} says of a malformed status change. */
+export const STATUS_CHANGES = 'statuses of {id: string, status: Status}';
+
+/**
+ * {@link checkBatch} without the status changes, for a caller that checks those as it encodes
+ * them ({@link encodeBatch} with `checked` false).
+ */
+export function checkBatchHead(batch: unknown): string | undefined {
   if (typeof batch !== 'object' || batch === null) return 'a change batch object';
   const { sequence, statuses, currentItemId } = batch as Partial<ChangeBatch>;
   if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 1) {
     return 'a positive integer sequence';
   }
   if (!Array.isArray(statuses)) return 'a statuses array';
-  for (const change of statuses as unknown[]) {
-    if (!isStatusChange(change)) return 'statuses of {id: string, status: Status}';
-  }
   if (currentItemId !== undefined && currentItemId !== null && typeof currentItemId !== 'string') {
     return 'currentItemId to be a string, null or undefined';
   }
