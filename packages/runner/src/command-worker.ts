@@ -71,7 +71,9 @@ export function commandWorker(command: string, options: CommandWorkerOptions = {
       SAVEPOINT_ITEM_FILE: itemFile,
       SAVEPOINT_LOG_FILE: context.logPath,
     };
-    return runInGroup(command, {
+    // Awaited rather than returned: an async function that returns a promise takes two more
+    // turns of the microtask queue to settle, between the command's exit and its outcome.
+    return await runInGroup(command, {
       env,
       cwd: options.cwd,
       graceMs,
@@ -217,8 +219,15 @@ function runInGroup(
 
     child.once('exit', (exitCode, exitSignal) => {
       signal.removeEventListener('abort', onAbort);
-      // Whatever the shell left running goes with it; the outcome does not wait for that.
-      void endGroup();
+      // Whatever the shell left running goes with it; the outcome does not wait for that, and
+      // neither does the next attempt: the group is signalled once the callbacks the outcome
+      // sets off (the next claim and its spawn) have run. Signalling a group that is already
+      // empty, the usual case, throws ESRCH, and node builds a full stack trace for it (about
+      // 0.1 ms) that would otherwise sit between this exit and the next spawn. The kernel hands
+      // out no pid that is still a group's id, and an empty group's id only comes round again
+      // after the whole pid range, so one turn of the event loop cannot aim the signal at
+      // another group.
+      setImmediate(endGroup);
       const result: WorkResult = {
         ok: exitCode === 0 && !signal.aborted,
         exitCode,
