@@ -13,7 +13,7 @@ import {
 } from '@savepoint/runner';
 import type { SessionManager } from '@savepoint/session';
 import { createShutdown } from '@savepoint/shutdown';
-import type { Status } from '@savepoint/task-schema';
+import { summarizeCounts } from '@savepoint/task-schema';
 import type { ExecutionOptions } from './args.ts';
 import { resumeCommand } from './hint.ts';
 
@@ -78,7 +78,7 @@ export async function runSession(
 
   const counts = index.countByStatus(scope);
   const tracker = new ProgressTracker({
-    total: sumCounts(counts) - counts.Obsolete,
+    total: summarizeCounts(counts).total,
     completed: counts.Complete,
     groupOf: prefixGroups({ levels: 2 }),
   });
@@ -223,8 +223,8 @@ export async function runSession(
         `${done.errorReport === 'written' ? 'Wrote' : 'Removed'} ${session.path}/ERROR_REPORT.md`,
       );
     }
-    const everything = index.countByStatus();
-    const allDone = everything.Complete + everything.Obsolete === sumCounts(everything);
+    const everything = summarizeCounts(index.countByStatus());
+    const allDone = everything.completed === everything.total;
     let qa: 'passed' | 'failed' | 'skipped' = 'skipped';
     if (options.qa !== undefined && allDone) {
       const result = await runCommand(options.qa, {
@@ -276,7 +276,7 @@ export async function runSession(
   function resultObject(done?: RunSummary): Record<string, unknown> {
     const counts = index.countByStatus(scope);
     return {
-      ...countsReport(counts),
+      ...summarizeCounts(counts),
       session: session.id,
       sessionDir: session.path,
       scope: scope ?? null,
@@ -289,25 +289,6 @@ export async function runSession(
       recovered: done?.recovered ?? [],
     };
   }
-}
-
-/** Totals of a status count, as `status` and `run --json` report them. */
-export function countsReport(counts: Record<Status, number>) {
-  const total = sumCounts(counts) - counts.Obsolete;
-  return {
-    total,
-    completed: counts.Complete,
-    failed: counts.Failed,
-    remaining: total - counts.Complete - counts.Failed,
-    percentage: total === 0 ? 100 : Math.round((counts.Complete / total) * 1000) / 10,
-    byStatus: counts,
-  };
-}
-
-function sumCounts(counts: Record<Status, number>): number {
-  let sum = 0;
-  for (const value of Object.values(counts)) sum += value;
-  return sum;
 }
 
 async function saveBacklog(manager: SessionManager): Promise<void> {

@@ -10,9 +10,9 @@ import {
 import { readSession } from '@savepoint/session';
 import { createShutdown } from '@savepoint/shutdown';
 import { type PostgresStore, workSharedSession } from '@savepoint/store-postgres';
-import { createBacklogIndex } from '@savepoint/task-schema';
+import { createBacklogIndex, summarizeCounts } from '@savepoint/task-schema';
 import { CliError } from './errors.ts';
-import { countsReport, type Io } from './run.ts';
+import type { Io } from './run.ts';
 
 /** How long a worker's process group gets between SIGTERM and SIGKILL. */
 const GRACE_MS = 2000;
@@ -116,7 +116,7 @@ export async function workShared(
   }
   shutdown.dispose();
   if (summary.reaped > 0) say(`Ended ${summary.reaped} process(es) left by a killed worker`);
-  const counts = countsReport(summary.counts);
+  const counts = summarizeCounts(summary.counts);
   const exitCode = counts.failed > 0 ? 1 : 0;
   const mine = {
     completed: summary.completed.length,

@@ -2,12 +2,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { blockedSubtasks } from '@savepoint/runner';
 import { readSession, SessionError, SessionManager } from '@savepoint/session';
-import { createBacklogIndex, type Status } from '@savepoint/task-schema';
+import {
+  createBacklogIndex,
+  formatOutline,
+  type Status,
+  summarizeCounts,
+} from '@savepoint/task-schema';
 import { describeError } from '../errors.ts';
 import { UsageError } from '../options.ts';
-import { countsReport } from '../run.ts';
 import { type Store, withStore } from '../store.ts';
-import { renderTree } from '../tree.ts';
 import { type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
 
 const LISTED = 20;
@@ -30,7 +33,7 @@ export const status: CliCommand = {
       session: metadata.id,
       sessionDir: metadata.path,
       scope: null,
-      ...countsReport(counts),
+      ...summarizeCounts(counts),
       currentItemId: snapshot.currentItemId,
       failedItems: failed.map(({ id, title }) => ({ id, title })),
       recovered: [],
@@ -58,7 +61,7 @@ export const status: CliCommand = {
       ),
     ];
     if (report.qa) lines.push(`  QA failed: see ${join(metadata.path, 'TEST_RESULTS.md')}`);
-    if (values.tree) lines.push('', ...renderTree(snapshot.backlog));
+    if (values.tree) lines.push('', ...formatOutline(snapshot.backlog));
     print(io, null, lines);
     return 0;
   },
@@ -83,7 +86,7 @@ export const sessions: CliCommand = {
         };
         try {
           const snapshot = await readSession(summary.path, { store });
-          const { total, completed, failed, percentage } = countsReport(
+          const { total, completed, failed, percentage } = summarizeCounts(
             createBacklogIndex(snapshot.backlog).countByStatus(),
           );
           rows.push({
