@@ -23,6 +23,8 @@ export {
   type SessionName,
 } from './layout.ts';
 export { createMemoryStore, type MemoryStoreOptions } from './memory-store.ts';
+export { pickSession } from './pick-session.ts';
+export { recoveryHint } from './recovery.ts';
 export {
   type BacklogSource,
   type FlushPolicy,
