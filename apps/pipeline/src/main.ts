@@ -12,7 +12,7 @@ import {
   SessionManager,
 } from '@savepoint/session';
 import { createShutdown } from '@savepoint/shutdown';
-import { redactConnectionString } from '@savepoint/store-postgres';
+import { readSharedRunConfig, redactConnectionString } from '@savepoint/store-postgres';
 import {
   type Backlog,
   type BacklogIssue,
@@ -26,9 +26,9 @@ import { type Command, type ExecutionOptions, parseCommand, UsageError } from '.
 import { COMMANDS, runCommand } from './commands/index.ts';
 import { CliError, describeError, EXIT } from './errors.ts';
 import { helpText } from './help.ts';
-import { type Io, mergeRunConfig, planRun, runSession } from './run.ts';
+import { type Io, planRun, runConfigOf, runSession } from './run.ts';
 import { openPostgres, pickSession, type StoreFlags, storeUrl } from './store.ts';
-import { DEFAULT_LEASE_MS, storedRunConfig, workShared } from './work.ts';
+import { DEFAULT_LEASE_MS, workShared } from './work.ts';
 
 export { CliError, EXIT } from './errors.ts';
 
@@ -161,8 +161,8 @@ async function runStored(
   try {
     const manager = new SessionManager({ prdPath, store: pg.store });
     const existing = await manager.findSessionByPRD(await readFile(prdPath));
-    const stored = existing ? await storedRunConfig(pg.store, existing.id) : {};
-    const config = needWorker(mergeRunConfig(stored, command));
+    const stored = existing ? await readSharedRunConfig(pg.store, existing.id) : {};
+    const config = needWorker(runConfigOf(stored, command));
     let planned: Backlog | undefined;
     if (!existing) {
       planned = await produceBacklog(command, prdPath, prdText);
@@ -204,8 +204,8 @@ async function resumeStored(command: ResumeCommand, io: Io): Promise<number> {
   const pg = await openPostgres(flags(command), io.env, 'resume');
   try {
     const target = await pickSession(pg.store, command.session);
-    const stored = await storedRunConfig(pg.store, target.id);
-    const config = needWorker(mergeRunConfig(stored, command));
+    const stored = await readSharedRunConfig(pg.store, target.id);
+    const config = needWorker(runConfigOf(stored, command));
     checkScope((await readSession(target.id, { store: pg.store })).backlog, config.scope);
     if (formatRunConfig(config) !== formatRunConfig(stored)) {
       const handle = await pg.store.open(target.id);

@@ -11,6 +11,7 @@ export {
   type RunnerErrorCode,
   type RunnerErrorDetails,
 } from './errors.ts';
+export { type EventTextOptions, formatRunnerEvent } from './event-text.ts';
 export { GROUPS_FILE, reapWorkDir } from './internal/process-groups.ts';
 export {
   describeItem,
@@ -21,9 +22,11 @@ export {
 export { blockedSubtasks, errorReport, syncErrorReport, testResults } from './report.ts';
 export {
   formatRunConfig,
+  mergeRunConfig,
   parseRunConfig,
   RUN_CONFIG_FILE,
   type RunConfig,
+  type RunConfigInput,
   readRunConfig,
   writeRunConfig,
 } from './run-config.ts';

@@ -28,6 +28,7 @@ export {
   type PostgresStoreOptions,
   type SessionEvent,
 } from './postgres-store.ts';
+export { readSharedRunConfig } from './run-config.ts';
 export {
   type SharedWork,
   type SharedWorkOptions,

@@ -1,10 +1,14 @@
 import { hostname } from 'node:os';
 import { readRunConfig } from '@savepoint/runner';
-import { importSessionFolder, redactConnectionString } from '@savepoint/store-postgres';
+import {
+  importSessionFolder,
+  readSharedRunConfig,
+  redactConnectionString,
+} from '@savepoint/store-postgres';
 import { CliError } from '../errors.ts';
 import { single, UsageError, wholeNumber } from '../options.ts';
 import { openPostgres, pickSession } from '../store.ts';
-import { DEFAULT_LEASE_MS, storedRunConfig, workShared } from '../work.ts';
+import { DEFAULT_LEASE_MS, workShared } from '../work.ts';
 import type { CliCommand } from './shared.ts';
 
 /** `savepoint work --store URL`: joins a session of the database as more workers. */
@@ -46,7 +50,7 @@ export const work: CliCommand = {
     const pg = await openPostgres(values, io.env, 'work');
     try {
       const session = await pickSession(pg.store, values.session as string | undefined);
-      const config = { ...(await storedRunConfig(pg.store, session.id)) };
+      const config = { ...(await readSharedRunConfig(pg.store, session.id)) };
       if (exec !== undefined) config.exec = exec;
       if (config.exec === undefined && simulateMs === undefined) {
         throw new CliError(
