@@ -19,6 +19,7 @@ export {
   ENV_VALUE_LIMIT,
   safeEnvValue,
 } from './item-details.ts';
+export { type ItemBrief, type ItemOverview, itemOverview } from './item-overview.ts';
 export { blockedSubtasks, errorReport, syncErrorReport, testResults } from './report.ts';
 export {
   formatRunConfig,
