@@ -1,19 +1,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { blockedSubtasks } from '@savepoint/runner';
-import { readSession, SessionError, SessionManager } from '@savepoint/session';
-import {
-  createBacklogIndex,
-  formatOutline,
-  type Status,
-  summarizeCounts,
-} from '@savepoint/task-schema';
+import { readSessions } from '@savepoint/session';
+import { formatOutline, type Status, summarizeCounts } from '@savepoint/task-schema';
 import { describeError } from '../errors.ts';
 import { UsageError } from '../options.ts';
 import { type Store, withStore } from '../store.ts';
 import { type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
 
 const LISTED = 20;
+const UNKNOWN = { total: null, completed: null, failed: null, percentage: null };
 
 /** `savepoint status`: where a session stands, with the fields `run --json` reports. */
 export const status: CliCommand = {
@@ -77,41 +73,23 @@ export const sessions: CliCommand = {
       const planDir = store.location;
       const rows = [];
       const damaged: string[] = [];
-      for (const summary of await new SessionManager({ store }).listSessions()) {
+      for (const { summary, snapshot, counts, error } of await readSessions(store)) {
         const row = {
           id: summary.id,
           sequence: summary.sequence,
           hash: summary.hash,
           createdAt: summary.createdAt.toISOString(),
         };
-        try {
-          const snapshot = await readSession(summary.path, { store });
-          const { total, completed, failed, percentage } = summarizeCounts(
-            createBacklogIndex(snapshot.backlog).countByStatus(),
-          );
-          rows.push({
-            ...row,
-            parent: snapshot.metadata.parentSession,
-            damaged: null,
-            total,
-            completed,
-            failed,
-            percentage,
-          });
-        } catch (error) {
-          if (!(error instanceof SessionError)) throw error;
+        if (error) {
           const { message } = describeError(error);
           damaged.push(message);
-          rows.push({
-            ...row,
-            parent: null,
-            damaged: message.split('\n')[0]!,
-            total: null,
-            completed: null,
-            failed: null,
-            percentage: null,
-          });
+          const [damage] = message.split('\n');
+          rows.push({ ...row, parent: null, damaged: damage!, ...UNKNOWN });
+          continue;
         }
+        const { total, completed, failed, percentage } = summarizeCounts(counts);
+        const parent = snapshot.metadata.parentSession;
+        rows.push({ ...row, parent, damaged: null, total, completed, failed, percentage });
       }
       if (values.json) print(io, { planDir, sessions: rows }, undefined);
       else if (rows.length === 0) print(io, null, [`No sessions in ${planDir}`]);
