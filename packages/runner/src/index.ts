@@ -20,6 +20,7 @@ export {
   safeEnvValue,
 } from './item-details.ts';
 export { type ItemBrief, type ItemOverview, itemOverview } from './item-overview.ts';
+export { type PlannerOptions, runPlanner } from './planner.ts';
 export { blockedSubtasks, errorReport, syncErrorReport, testResults } from './report.ts';
 export {
   formatRunConfig,
