@@ -4,7 +4,6 @@ import { blockedSubtasks } from '@savepoint/runner';
 import { readSessions } from '@savepoint/session';
 import { formatOutline, type Status, summarizeCounts } from '@savepoint/task-schema';
 import { describeError } from '../errors.ts';
-import { UsageError } from '../options.ts';
 import { type Store, withStore } from '../store.ts';
 import { type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
 
@@ -14,9 +13,8 @@ const UNKNOWN = { total: null, completed: null, failed: null, percentage: null }
 /** `savepoint status`: where a session stands, with the fields `run --json` reports. */
 export const status: CliCommand = {
   options: { ...SESSION_SPEC, tree: { type: 'boolean' } },
-  async run(values, positionals, io) {
-    if (positionals.length > 0)
-      throw new UsageError(`status takes no arguments, got: ${positionals.join(' ')}`);
+  positionals: false,
+  async run(values, _positionals, io) {
     const { snapshot, index, qaFailed } = await withStore(values, io.env, async (store) => {
       const chosen = await readChosen(store, values);
       return { ...chosen, qaFailed: await hasTestResults(store, chosen.snapshot.metadata) };
@@ -66,9 +64,8 @@ export const status: CliCommand = {
 /** `savepoint sessions`: every session of a plan folder; a damaged one is listed as damaged. */
 export const sessions: CliCommand = {
   options: { 'plan-dir': { type: 'string' }, store: { type: 'string' }, json: { type: 'boolean' } },
-  async run(values, positionals, io) {
-    if (positionals.length > 0)
-      throw new UsageError(`sessions takes no arguments, got: ${positionals.join(' ')}`);
+  positionals: false,
+  async run(values, _positionals, io) {
     return withStore(values, io.env, async ({ store }) => {
       const planDir = store.location;
       const rows = [];
