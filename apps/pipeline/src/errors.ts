@@ -2,7 +2,7 @@ import { type EnvironmentProblem, environmentProblem } from '@savepoint/atomic-s
 import { DecomposeError } from '@savepoint/decompose';
 import { RunnerError } from '@savepoint/runner';
 import { recoveryHint, SessionError } from '@savepoint/session';
-import { BacklogError, formatIssue } from '@savepoint/task-schema';
+import { BacklogError, formatBacklogError } from '@savepoint/task-schema';
 
 /** Exit codes of the `savepoint` CLI. */
 export const EXIT = {
@@ -61,14 +61,7 @@ export function describeError(
     };
   }
   if (error instanceof BacklogError) {
-    const shown = error.issues.filter((issue) => issue.severity === 'error').slice(0, 20);
-    const lines = shown.map((issue) => `  ${formatIssue(issue)}`);
-    const more =
-      error.issues.length > shown.length
-        ? [`  ... and ${error.issues.length - shown.length} more`]
-        : [];
-    const head = error.source ? `${error.source}: invalid backlog (${error.code})` : error.message;
-    return { message: [head, ...lines, ...more].join('\n'), exitCode: EXIT.INPUT };
+    return { message: formatBacklogError(error), exitCode: EXIT.INPUT };
   }
   if (error instanceof RunnerError) {
     return {

@@ -11,6 +11,7 @@ export {
   lintContextScope,
 } from './context-scope.ts';
 export { type StatusTotals, summarizeCounts } from './counts.ts';
+export { formatBacklogError } from './error-text.ts';
 export { BacklogError, type BacklogErrorCode, type BacklogErrorOptions } from './errors.ts';
 export { itemTypeOfId, parentIdOf } from './ids.ts';
 export {
