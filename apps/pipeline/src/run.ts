@@ -5,8 +5,7 @@ import {
   type RunConfig,
   type RunSummary,
   readRunConfig,
-  runCommand,
-  testResults,
+  runQaStep,
   writeRunConfig,
 } from '@savepoint/runner';
 import type { SessionManager } from '@savepoint/session';
@@ -172,25 +171,18 @@ export async function runSession(
     const allDone = everything.completed === everything.total;
     let qa: 'passed' | 'failed' | 'skipped' = 'skipped';
     if (options.qa !== undefined && allDone) {
-      const result = await runCommand(options.qa, {
-        env: { ...process.env, SAVEPOINT_SESSION_DIR: session.path },
+      const result = await runQaStep(manager, options.qa, {
         signal: shutdown.signal,
         graceMs: GRACE_MS,
       });
-      if (result.aborted) {
+      if (result.status === 'aborted') {
         // A signal arrived during QA: the hooks save and exit; QA runs again next time.
         await shutdown.done;
         return shutdown.exitCode() ?? 1;
       }
-      qa = result.exitCode === 0 ? 'passed' : 'failed';
+      qa = result.status;
       if (qa === 'failed') {
-        await manager.writeArtifact(
-          'TEST_RESULTS.md',
-          testResults(options.qa, result.exitCode, result.output),
-        );
-        say(
-          `QA failed (exit ${result.signal ?? result.exitCode}); wrote ${session.path}/TEST_RESULTS.md`,
-        );
+        say(`QA failed (exit ${result.signal ?? result.exitCode}); wrote ${result.testResults}`);
       }
     }
     manager.setCurrentItem(null);

@@ -21,6 +21,7 @@ export {
 } from './item-details.ts';
 export { type ItemBrief, type ItemOverview, itemOverview } from './item-overview.ts';
 export { type PlannerOptions, runPlanner } from './planner.ts';
+export { type QaStepOptions, type QaStepResult, runQaStep } from './qa-step.ts';
 export { blockedSubtasks, errorReport, syncErrorReport, testResults } from './report.ts';
 export {
   formatRunConfig,
