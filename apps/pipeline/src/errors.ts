@@ -25,6 +25,13 @@ export class CliError extends Error {
   }
 }
 
+/** The error for an item id the session does not have. */
+export function noItem(id: string, session: string): CliError {
+  return new CliError(
+    `no item '${id}' in session ${session}; savepoint status --tree lists the ids`,
+  );
+}
+
 const PROBLEMS: Record<EnvironmentProblem, [problem: string, fix: string]> = {
   NO_SPACE: ['the disk is full', 'free some space'],
   READ_ONLY: ['the file system is read-only', 'make it writable or choose another --plan-dir'],

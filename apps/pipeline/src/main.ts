@@ -16,7 +16,6 @@ import { readSharedRunConfig, redactConnectionString } from '@savepoint/store-po
 import {
   type Backlog,
   type BacklogIssue,
-  checkBacklog,
   createBacklogIndex,
   formatIssue,
   parseBacklog,
@@ -297,9 +296,7 @@ async function validate(command: Extract<Command, { name: 'validate' }>, io: Io)
   if (info.isDirectory()) file = join(file, 'tasks.json');
   const text = await readText(file, 'backlog');
   const parsed = safeParseBacklog(text, { source: file });
-  const issues: readonly BacklogIssue[] = parsed.success
-    ? [...checkBacklog(parsed.data)]
-    : parsed.error.issues;
+  const issues: readonly BacklogIssue[] = parsed.success ? parsed.warnings : parsed.error.issues;
   const errors = issues.filter((issue) => issue.severity === 'error').length;
   const warnings = issues.length - errors;
   if (command.json) {

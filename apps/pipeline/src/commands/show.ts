@@ -1,5 +1,5 @@
 import { itemOverview } from '@savepoint/runner';
-import { CliError } from '../errors.ts';
+import { noItem } from '../errors.ts';
 import { single } from '../options.ts';
 import { withStore } from '../store.ts';
 import { type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
@@ -13,11 +13,7 @@ export const show: CliCommand = {
       readChosen(store, values),
     );
     const overview = itemOverview(index, id);
-    if (!overview) {
-      throw new CliError(
-        `no item '${id}' in session ${snapshot.metadata.id}; savepoint status --tree lists the ids`,
-      );
-    }
+    if (!overview) throw noItem(id, snapshot.metadata.id);
     const { item, ancestors, dependencies, children, ready, blockedBy } = overview;
     const { milestones, tasks, subtasks, ...fields } = item as unknown as Record<string, unknown>;
     const result = {
