@@ -1,4 +1,4 @@
-import { parseOptions, single, UsageError, wholeNumber } from './options.ts';
+import { nonEmpty, none, oneOf, parseOptions, single, UsageError, wholeNumber } from './options.ts';
 
 export { USAGE } from './help.ts';
 export { UsageError } from './options.ts';
@@ -47,6 +47,8 @@ const executionOptions = {
   flush: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+type ExecutionValues = ReturnType<typeof parseOptions<typeof executionOptions>>['values'];
 
 /** Turns argv (without `node` and the script) into a command, or throws {@link UsageError}. */
 export function parseCommand(argv: readonly string[]): Command {
@@ -108,53 +110,32 @@ export function parseCommand(argv: readonly string[]): Command {
   }
 }
 
-function execution(values: Record<string, string | boolean | undefined>): ExecutionOptions {
-  const exec = values.exec as string | undefined;
-  const simulate = values.simulate as string | undefined;
+function execution(values: ExecutionValues): ExecutionOptions {
+  const { exec, simulate } = values;
   if (exec !== undefined && simulate !== undefined) {
     throw new UsageError('--exec and --simulate cannot be used together');
   }
-  const progress = (values.progress as string | undefined) ?? 'auto';
-  if (progress !== 'auto' && progress !== 'always' && progress !== 'never') {
-    throw new UsageError(`--progress must be auto, always or never, not '${progress}'`);
-  }
-  const flush = (values.flush as string | undefined) ?? 'subtask';
-  if (flush !== 'subtask' && flush !== 'change') {
-    throw new UsageError(`--flush must be subtask or change, not '${flush}'`);
-  }
-  const output = (values.output as string | undefined) ?? 'quiet';
-  if (output !== 'quiet' && output !== 'stream') {
-    throw new UsageError(`--output must be quiet or stream, not '${output}'`);
-  }
-  const concurrency = optionalInteger(values.concurrency as string | undefined, '--concurrency');
+  const progress = oneOf(values.progress ?? 'auto', '--progress', ['auto', 'always', 'never']);
+  const flush = oneOf(values.flush ?? 'subtask', '--flush', ['subtask', 'change']);
+  const output = oneOf(values.output ?? 'quiet', '--output', ['quiet', 'stream']);
+  const concurrency = optionalInteger(values.concurrency, '--concurrency');
   if (concurrency === 0) throw new UsageError('--concurrency must be 1 or more');
   return {
     flush,
     output,
     concurrency,
-    planDir: (values['plan-dir'] as string | undefined) ?? 'plan',
-    store: values.store as string | undefined,
+    planDir: values['plan-dir'] ?? 'plan',
+    store: values.store,
     exec: exec === undefined ? undefined : nonEmpty(exec, '--exec'),
     simulateMs: optionalInteger(simulate, '--simulate'),
-    retries: optionalInteger(values.retries as string | undefined, '--retries'),
-    scope: values.scope as string | undefined,
-    qa: values.qa === undefined ? undefined : nonEmpty(values.qa as string, '--qa'),
+    retries: optionalInteger(values.retries, '--retries'),
+    scope: values.scope,
+    qa: values.qa === undefined ? undefined : nonEmpty(values.qa, '--qa'),
     progress,
-    json: (values.json as boolean | undefined) ?? false,
+    json: values.json ?? false,
   };
 }
 
 function optionalInteger(value: string | undefined, flag: string): number | undefined {
   return value === undefined ? undefined : wholeNumber(value, flag, 0);
-}
-
-function nonEmpty(value: string, flag: string): string {
-  if (value.trim() === '') throw new UsageError(`${flag} needs a command`);
-  return value;
-}
-
-function none(positionals: string[], command: string): void {
-  if (positionals.length > 0) {
-    throw new UsageError(`${command} takes no arguments, got: ${positionals.join(' ')}`);
-  }
 }

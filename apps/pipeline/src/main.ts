@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { decomposePrd } from '@savepoint/decompose';
-import { formatRunConfig, type RunConfig, runCommand as runShell } from '@savepoint/runner';
+import { formatRunConfig, type RunConfig, RunnerError, runPlanner } from '@savepoint/runner';
 import {
   type BacklogSource,
   carryOverComplete,
@@ -11,12 +11,11 @@ import {
   readSession,
   SessionManager,
 } from '@savepoint/session';
-import { createShutdown } from '@savepoint/shutdown';
-import { redactConnectionString } from '@savepoint/store-postgres';
+import { createShutdown, settleWork } from '@savepoint/shutdown';
+import { readSharedRunConfig, redactConnectionString } from '@savepoint/store-postgres';
 import {
   type Backlog,
   type BacklogIssue,
-  checkBacklog,
   createBacklogIndex,
   formatIssue,
   parseBacklog,
@@ -26,9 +25,9 @@ import { type Command, type ExecutionOptions, parseCommand, UsageError } from '.
 import { COMMANDS, runCommand } from './commands/index.ts';
 import { CliError, describeError, EXIT } from './errors.ts';
 import { helpText } from './help.ts';
-import { type Io, mergeRunConfig, planRun, runSession } from './run.ts';
+import { type Io, planRun, runConfigOf, runSession } from './run.ts';
 import { openPostgres, pickSession, type StoreFlags, storeUrl } from './store.ts';
-import { DEFAULT_LEASE_MS, storedRunConfig, workShared } from './work.ts';
+import { DEFAULT_LEASE_MS, workShared } from './work.ts';
 
 export { CliError, EXIT } from './errors.ts';
 
@@ -161,8 +160,8 @@ async function runStored(
   try {
     const manager = new SessionManager({ prdPath, store: pg.store });
     const existing = await manager.findSessionByPRD(await readFile(prdPath));
-    const stored = existing ? await storedRunConfig(pg.store, existing.id) : {};
-    const config = needWorker(mergeRunConfig(stored, command));
+    const stored = existing ? await readSharedRunConfig(pg.store, existing.id) : {};
+    const config = needWorker(runConfigOf(stored, command));
     let planned: Backlog | undefined;
     if (!existing) {
       planned = await produceBacklog(command, prdPath, prdText);
@@ -204,8 +203,8 @@ async function resumeStored(command: ResumeCommand, io: Io): Promise<number> {
   const pg = await openPostgres(flags(command), io.env, 'resume');
   try {
     const target = await pickSession(pg.store, command.session);
-    const stored = await storedRunConfig(pg.store, target.id);
-    const config = needWorker(mergeRunConfig(stored, command));
+    const stored = await readSharedRunConfig(pg.store, target.id);
+    const config = needWorker(runConfigOf(stored, command));
     checkScope((await readSession(target.id, { store: pg.store })).backlog, config.scope);
     if (formatRunConfig(config) !== formatRunConfig(stored)) {
       const handle = await pg.store.open(target.id);
@@ -297,9 +296,7 @@ async function validate(command: Extract<Command, { name: 'validate' }>, io: Io)
   if (info.isDirectory()) file = join(file, 'tasks.json');
   const text = await readText(file, 'backlog');
   const parsed = safeParseBacklog(text, { source: file });
-  const issues: readonly BacklogIssue[] = parsed.success
-    ? [...checkBacklog(parsed.data)]
-    : parsed.error.issues;
+  const issues: readonly BacklogIssue[] = parsed.success ? parsed.warnings : parsed.error.issues;
   const errors = issues.filter((issue) => issue.severity === 'error').length;
   const warnings = issues.length - errors;
   if (command.json) {
@@ -323,10 +320,7 @@ export async function produceBacklog(
     const file = resolve(command.backlogPath);
     return parseBacklog(await readText(file, 'backlog'), { source: file });
   }
-  if (command.decompose !== undefined) {
-    const output = await runPlanner(command.decompose, prdPath);
-    return parseBacklog(output, { source: `output of --decompose '${command.decompose}'` });
-  }
+  if (command.decompose !== undefined) return plan(command.decompose, prdPath);
   return decomposePrd(prdText, { source: prdPath });
 }
 
@@ -353,35 +347,25 @@ export async function readText(file: string, what: string): Promise<string> {
 }
 
 /**
- * Runs the `--decompose` command in a process group of its own and returns its stdout. A signal
+ * Runs the `--decompose` command in a process group of its own and parses its stdout. A signal
  * meanwhile ends that group before the CLI exits 130/143/129; nothing has been written by then.
  */
-async function runPlanner(command: string, prdPath: string): Promise<string> {
+async function plan(command: string, prdPath: string): Promise<Backlog> {
   const say = (message: string) => process.stderr.write(`${message}\n`);
   const shutdown = createShutdown({ logger: { warn: say, error: say } });
-  const planner = runShell(command, {
-    env: { ...process.env, SAVEPOINT_PRD: prdPath },
-    signal: shutdown.signal,
-    graceMs: 2000,
-    captureStdout: true,
-  });
+  const source = `output of --decompose '${command}'`;
+  const planner = runPlanner(command, { prdPath, signal: shutdown.signal, graceMs: 2000, source });
   shutdown.onShutdown(() => planner.catch(() => undefined), { name: 'stop the planner' });
-  const result = await planner.catch((error: Error) => error);
-  if (shutdown.isShuttingDown) {
-    await shutdown.done;
-    throw new CliError('interrupted while planning; nothing was written', shutdown.exitCode());
+  const planned = await settleWork(shutdown, planner).catch((error: unknown) => {
+    shutdown.dispose();
+    if (!(error instanceof RunnerError)) throw error;
+    throw new CliError(`--decompose '${command}' ${error.message}`);
+  });
+  if (!planned.done) {
+    throw new CliError('interrupted while planning; nothing was written', planned.exitCode);
   }
   shutdown.dispose();
-  if (result instanceof Error) {
-    throw new CliError(`--decompose '${command}' could not start: ${result.message}`);
-  }
-  if (result.exitCode !== 0) {
-    const err = result.output.trim().slice(-2000);
-    throw new CliError(
-      `--decompose '${command}' exited with ${result.signal ? `signal ${result.signal}` : result.exitCode}${err ? `: ${err}` : ''}`,
-    );
-  }
-  return result.stdout ?? '';
+  return planned.value;
 }
 
 function version(): string {

@@ -74,3 +74,23 @@ export function single(positionals: readonly string[], command: string, what: st
   }
   return positionals[0]!;
 }
+
+/** `value` when it is one of `choices`, else a usage error that lists them. */
+export function oneOf<T extends string>(value: string, flag: string, choices: readonly T[]): T {
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  const list = `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`;
+  throw new UsageError(`${flag} must be ${list}, not '${value}'`);
+}
+
+/** A command given to an option (`--exec`, `--qa`, `--decompose`): anything but blank. */
+export function nonEmpty(value: string, flag: string): string {
+  if (value.trim() === '') throw new UsageError(`${flag} needs a command`);
+  return value;
+}
+
+/** Refuses positional arguments for a command that takes none. */
+export function none(positionals: readonly string[], command: string): void {
+  if (positionals.length > 0) {
+    throw new UsageError(`${command} takes no arguments, got: ${positionals.join(' ')}`);
+  }
+}

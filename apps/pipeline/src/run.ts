@@ -1,20 +1,17 @@
 import { createRenderer, ProgressTracker, prefixGroups, summaryLine } from '@savepoint/progress';
 import {
-  commandWorker,
   createRunner,
+  mergeRunConfig,
   type RunConfig,
-  type RunnerEvent,
   type RunSummary,
   readRunConfig,
-  runCommand,
-  simulatedWorker,
-  testResults,
+  runQaStep,
   writeRunConfig,
 } from '@savepoint/runner';
 import type { SessionManager } from '@savepoint/session';
-import { createShutdown } from '@savepoint/shutdown';
-import type { Status } from '@savepoint/task-schema';
+import { summarizeCounts } from '@savepoint/task-schema';
 import type { ExecutionOptions } from './args.ts';
+import { drive, GRACE_MS } from './drive.ts';
 import { resumeCommand } from './hint.ts';
 
 /** Where the CLI writes: progress and messages go to `stderr`, results to `stdout`. */
@@ -23,9 +20,6 @@ export interface Io {
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   env: NodeJS.ProcessEnv;
 }
-
-/** How long a worker's process group gets between SIGTERM and SIGKILL. */
-const GRACE_MS = 2000;
 
 /**
  * The run configuration for this invocation: the session's run.json with the options given now
@@ -36,26 +30,17 @@ export async function planRun(
   sessionDir: string | undefined,
   options: ExecutionOptions,
 ): Promise<RunConfig | undefined> {
-  return mergeRunConfig(sessionDir === undefined ? {} : await readRunConfig(sessionDir), options);
+  return runConfigOf(sessionDir === undefined ? {} : await readRunConfig(sessionDir), options);
 }
 
 /** `stored` (a session's run.json) with the options given now laid over it; see {@link planRun}. */
-export function mergeRunConfig(
+export function runConfigOf(
   stored: RunConfig,
   options: Pick<ExecutionOptions, 'exec' | 'retries' | 'concurrency' | 'scope' | 'simulateMs'>,
 ): RunConfig | undefined {
-  const given: RunConfig = {
-    exec: options.exec,
-    retries: options.retries,
-    concurrency: options.concurrency,
-    scope: options.scope,
-  };
-  const merged = { ...stored };
-  for (const [key, value] of Object.entries(given)) {
-    if (value !== undefined) Object.assign(merged, { [key]: value });
-  }
-  if (merged.exec === undefined && options.simulateMs === undefined) return undefined;
-  return merged;
+  const { exec, retries, concurrency, scope, simulateMs } = options;
+  const merged = mergeRunConfig(stored, { exec, retries, concurrency, scope });
+  return merged.exec === undefined && simulateMs === undefined ? undefined : merged;
 }
 
 /**
@@ -78,7 +63,7 @@ export async function runSession(
 
   const counts = index.countByStatus(scope);
   const tracker = new ProgressTracker({
-    total: sumCounts(counts) - counts.Obsolete,
+    total: summarizeCounts(counts).total,
     completed: counts.Complete,
     groupOf: prefixGroups({ levels: 2 }),
   });
@@ -109,106 +94,65 @@ export async function runSession(
   const say = (message: string) =>
     muted ? io.stderr.write(`${message}\n`) : renderer.log(message);
 
-  const shutdown = createShutdown({
-    timeoutMs: GRACE_MS + 28_000,
-    // Sentences only: the details objects the library passes along are for structured loggers.
-    logger: { warn: (message) => say(message), error: (message) => say(message) },
-  });
-  const runner = createRunner({
-    session: manager,
-    worker:
-      options.simulateMs !== undefined
-        ? simulatedWorker(options.simulateMs)
-        : commandWorker(config.exec!, { graceMs: GRACE_MS }),
-    concurrency: config.concurrency ?? 1,
+  const driven = await drive<RunSummary>({
+    config,
+    simulateMs: options.simulateMs,
+    output: options.output,
+    say,
     retries: config.retries ?? 2,
-    ...(scope === undefined ? {} : { scope }),
-    ...(config.timeoutMs === undefined ? {} : { timeoutMs: config.timeoutMs }),
-    flush: options.flush === 'change' ? 'change' : 'outcome',
-    signal: shutdown.signal,
-    onEvent: (event) => report(event),
-    // Quiet output is only logged: the command then writes to its log with no pipe between.
-    outputEvents: options.output === 'stream',
-  });
-  const running = runner.run();
-  let summary: RunSummary | undefined;
-
-  // Order matters: the workers stop and their subtasks go back to Planned before the state is
-  // written; pending updates are flushed before the backlog is saved; the summary comes last so it
-  // reports what is on disk.
-  shutdown.onShutdown(() => running.catch(() => undefined), {
-    name: 'stop the workers',
-    timeoutMs: GRACE_MS + 3000,
-  });
-  shutdown.onShutdown(() => manager.flushUpdates(), { name: 'flush pending updates' });
-  shutdown.onShutdown(() => saveBacklog(manager), { name: 'save backlog' });
-  shutdown.onShutdown(
-    () => {
-      stopRenderer();
-      const resume = resumeCommand({ ...options, session: session.id }, io.env);
-      if (options.json) {
-        const exitCode = shutdown.exitCode();
-        io.stdout.write(
-          `${JSON.stringify({ ...resultObject(), interrupted: true, exitCode, resume })}\n`,
-        );
-      } else {
-        io.stdout.write(
-          `Interrupted. ${summaryLine(tracker.getProgress())}. Resume with: ${resume}\n`,
-        );
-      }
+    start: (context) =>
+      createRunner({
+        session: manager,
+        ...context,
+        concurrency: config.concurrency ?? 1,
+        retries: config.retries ?? 2,
+        ...(scope === undefined ? {} : { scope }),
+        ...(config.timeoutMs === undefined ? {} : { timeoutMs: config.timeoutMs }),
+        flush: options.flush === 'change' ? 'change' : 'outcome',
+      }),
+    onEvent: (event) => {
+      const { id, title } = event.item;
+      if (event.type === 'started') tracker.start(id, { title });
+      else if (event.type === 'finished') tracker.complete(id, { title });
+      else if (event.type === 'failed') tracker.fail(id, { title });
     },
-    { name: 'print the progress summary' },
-  );
-  shutdown.onShutdown(() => manager.close(), { name: 'release the session lock' });
-  shutdown.onForce(() => {
-    // A second signal: no time for the workers to stop cleanly. End them, write what is known.
-    runner.forceStop();
-    manager.flushSync();
-    stopRenderer();
-  });
-
-  try {
-    summary = await running;
-  } catch (error) {
-    if (!shutdown.isShuttingDown) {
-      shutdown.dispose();
+    stopName: 'stop the workers',
+    // Pending updates are flushed before the backlog is saved; the summary comes last so it
+    // reports what is on disk.
+    steps: (shutdown) => ({
+      flush: () => manager.flushUpdates(),
+      save: () => saveBacklog(manager),
+      summary: () => {
+        stopRenderer();
+        const resume = resumeCommand({ ...options, session: session.id }, io.env);
+        if (options.json) {
+          const exitCode = shutdown.exitCode();
+          io.stdout.write(
+            `${JSON.stringify({ ...resultObject(), interrupted: true, exitCode, resume })}\n`,
+          );
+        } else {
+          io.stdout.write(
+            `Interrupted. ${summaryLine(tracker.getProgress())}. Resume with: ${resume}\n`,
+          );
+        }
+      },
+      release: { run: () => manager.close(), name: 'release the session lock' },
+    }),
+    force: () => {
+      manager.flushSync();
+      stopRenderer();
+    },
+    cleanup: async () => {
       stopRenderer();
       await manager.close().catch(() => undefined);
-      throw error;
-    }
-  }
-  if (shutdown.isShuttingDown || !summary || summary.interrupted) {
-    // The hooks save everything and exit the process with 130/143/129.
-    await shutdown.done;
-    return shutdown.exitCode() ?? 1;
-  }
+    },
+  });
+  if (typeof driven === 'number') return driven;
+  const { shutdown } = driven;
   try {
-    return await finish(summary);
+    return await finish(driven.summary);
   } finally {
     shutdown.dispose();
-  }
-
-  function report(event: RunnerEvent): void {
-    const id = event.item.id;
-    if (event.type === 'started') tracker.start(id, { title: event.item.title });
-    else if (event.type === 'output' && options.output === 'stream') say(`[${id}] ${event.line}`);
-    else if (event.type === 'finished') tracker.complete(id, { title: event.item.title });
-    else if (event.type === 'retry') {
-      say(
-        `${id} failed (${event.result.message ?? 'failed'}), retry ${event.attempt} of ${config.retries ?? 2}`,
-      );
-    } else if (event.type === 'failed') {
-      tracker.fail(id, { title: event.item.title });
-      const { failure } = event;
-      const tail = failure.outputTail.split('\n').filter(Boolean).slice(-5);
-      say(
-        [
-          `${id} failed after ${failure.attempts} attempt(s) (${failure.message ?? 'failed'})`,
-          ...tail.map((line) => `  | ${line}`),
-          ...(failure.logPath ? [`  log: ${failure.logPath}`] : []),
-        ].join('\n'),
-      );
-    }
   }
 
   async function finish(done: RunSummary): Promise<number> {
@@ -223,29 +167,22 @@ export async function runSession(
         `${done.errorReport === 'written' ? 'Wrote' : 'Removed'} ${session.path}/ERROR_REPORT.md`,
       );
     }
-    const everything = index.countByStatus();
-    const allDone = everything.Complete + everything.Obsolete === sumCounts(everything);
+    const everything = summarizeCounts(index.countByStatus());
+    const allDone = everything.completed === everything.total;
     let qa: 'passed' | 'failed' | 'skipped' = 'skipped';
     if (options.qa !== undefined && allDone) {
-      const result = await runCommand(options.qa, {
-        env: { ...process.env, SAVEPOINT_SESSION_DIR: session.path },
+      const result = await runQaStep(manager, options.qa, {
         signal: shutdown.signal,
         graceMs: GRACE_MS,
       });
-      if (result.aborted) {
+      if (result.status === 'aborted') {
         // A signal arrived during QA: the hooks save and exit; QA runs again next time.
         await shutdown.done;
         return shutdown.exitCode() ?? 1;
       }
-      qa = result.exitCode === 0 ? 'passed' : 'failed';
+      qa = result.status;
       if (qa === 'failed') {
-        await manager.writeArtifact(
-          'TEST_RESULTS.md',
-          testResults(options.qa, result.exitCode, result.output),
-        );
-        say(
-          `QA failed (exit ${result.signal ?? result.exitCode}); wrote ${session.path}/TEST_RESULTS.md`,
-        );
+        say(`QA failed (exit ${result.signal ?? result.exitCode}); wrote ${result.testResults}`);
       }
     }
     manager.setCurrentItem(null);
@@ -276,7 +213,7 @@ export async function runSession(
   function resultObject(done?: RunSummary): Record<string, unknown> {
     const counts = index.countByStatus(scope);
     return {
-      ...countsReport(counts),
+      ...summarizeCounts(counts),
       session: session.id,
       sessionDir: session.path,
       scope: scope ?? null,
@@ -289,25 +226,6 @@ export async function runSession(
       recovered: done?.recovered ?? [],
     };
   }
-}
-
-/** Totals of a status count, as `status` and `run --json` report them. */
-export function countsReport(counts: Record<Status, number>) {
-  const total = sumCounts(counts) - counts.Obsolete;
-  return {
-    total,
-    completed: counts.Complete,
-    failed: counts.Failed,
-    remaining: total - counts.Complete - counts.Failed,
-    percentage: total === 0 ? 100 : Math.round((counts.Complete / total) * 1000) / 10,
-    byStatus: counts,
-  };
-}
-
-function sumCounts(counts: Record<Status, number>): number {
-  let sum = 0;
-  for (const value of Object.values(counts)) sum += value;
-  return sum;
 }
 
 async function saveBacklog(manager: SessionManager): Promise<void> {

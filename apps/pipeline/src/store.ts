@@ -1,7 +1,13 @@
 import { resolve } from 'node:path';
-import { createFileStore, SessionManager, type SessionStore } from '@savepoint/session';
 import {
-  createPostgresStore,
+  createFileStore,
+  pickSession as findSession,
+  SessionError,
+  type SessionStore,
+} from '@savepoint/session';
+import {
+  isPostgresUrl,
+  openPostgresStore,
   type PostgresStore,
   redactConnectionString,
 } from '@savepoint/store-postgres';
@@ -31,11 +37,7 @@ export function storeUrl(values: StoreFlags, env: NodeJS.ProcessEnv): string | u
   if (given === undefined) return undefined;
   const from = values.store === undefined ? 'SAVEPOINT_STORE' : '--store';
   if (given === '') throw new UsageError(`${from} needs a postgres:// or postgresql:// URL`);
-  let url: URL | undefined;
-  try {
-    url = new URL(given);
-  } catch {}
-  if (!url || !/^postgres(ql)?:$/.test(url.protocol) || !/^postgres(ql)?:\/\//.test(given)) {
+  if (!isPostgresUrl(given)) {
     throw new UsageError(
       `${from} must be a postgres:// or postgresql:// URL, got ${redactConnectionString(given)}`,
     );
@@ -54,16 +56,9 @@ export async function openStore(values: StoreFlags, env: NodeJS.ProcessEnv): Pro
   if (url === undefined) {
     return { kind: 'file', store: createFileStore(planDir), planDir, close: async () => {} };
   }
-  const store = createPostgresStore({ connectionString: url });
-  try {
-    await store.migrate();
-  } catch (error) {
-    await store.close().catch(() => undefined);
-    throw new CliError(
-      `cannot use the PostgreSQL store ${redactConnectionString(url)}: ${rootCause(error)}`,
-      EXIT.ENVIRONMENT,
-    );
-  }
+  const store = await openPostgresStore(url).catch((error: Error) => {
+    throw new CliError(error.message, EXIT.ENVIRONMENT);
+  });
   return { kind: 'postgres', store, planDir, url, close: () => store.close() };
 }
 
@@ -95,33 +90,9 @@ export async function openPostgres(
 
 /** The session `wanted` (id, sequence number or PRD hash) of a store, or its latest. */
 export async function pickSession(store: SessionStore, wanted: string | undefined) {
-  const all = await new SessionManager({ store }).listSessions();
-  if (wanted === undefined) {
-    const latest = all.at(-1);
-    if (!latest) {
-      throw new CliError(`no session in ${store.location}; start one with: savepoint run <prd.md>`);
-    }
-    return latest;
-  }
-  const match = all.find(
-    (s) =>
-      s.id === wanted ||
-      (/^\d+$/.test(wanted) && s.sequence === Number(wanted)) ||
-      s.hash === wanted,
-  );
-  if (!match) {
-    const known = all.map((s) => s.id).join(', ') || 'none';
-    throw new CliError(`no session '${wanted}' in ${store.location} (sessions: ${known})`);
-  }
-  return match;
-}
-
-/** The innermost message of an error chain, on one line. */
-function rootCause(error: unknown): string {
-  let at = error;
-  while (at instanceof Error && at.cause !== undefined) at = at.cause;
-  const message = at instanceof Error ? at.message || (at as { code?: string }).code : String(at);
-  return String(message ?? 'unknown error')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return findSession(store, wanted).catch((error: unknown) => {
+    if (!(error instanceof SessionError) || error.code !== 'NOT_FOUND' || wanted !== undefined)
+      throw error;
+    throw new CliError(`${error.message}; start one with: savepoint run <prd.md>`);
+  });
 }

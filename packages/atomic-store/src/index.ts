@@ -8,6 +8,11 @@ export {
 } from './append.ts';
 export { syncDirectory, syncDirectorySync } from './directory.ts';
 export {
+  type EnvironmentProblem,
+  type EnvironmentProblemOptions,
+  environmentProblem,
+} from './environment.ts';
+export {
   StoreError,
   type StoreErrorCode,
   type StoreErrorDetails,

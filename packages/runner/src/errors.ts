@@ -7,8 +7,17 @@
  *   not be read or written; {@link RunnerError.path} names it.
  * - `INVALID_CONFIG`: `run.json` exists but is not a run configuration.
  * - `NO_SESSION`: the session manager given to the runner has no open session.
+ * - `PLANNER_FAILED`: a planner command ({@link runPlanner}) exited with a code other than 0 or
+ *   by a signal; the message ends with the end of what it wrote on stderr.
+ * - `ABORTED`: the caller's `AbortSignal` stopped a planner command.
  */
-export type RunnerErrorCode = 'SPAWN' | 'IO' | 'INVALID_CONFIG' | 'NO_SESSION';
+export type RunnerErrorCode =
+  | 'SPAWN'
+  | 'IO'
+  | 'INVALID_CONFIG'
+  | 'NO_SESSION'
+  | 'PLANNER_FAILED'
+  | 'ABORTED';
 
 /** Every {@link RunnerErrorCode}, for exhaustive checks and documentation. */
 export const RUNNER_ERROR_CODES: readonly RunnerErrorCode[] = Object.freeze([
@@ -16,6 +25,8 @@ export const RUNNER_ERROR_CODES: readonly RunnerErrorCode[] = Object.freeze([
   'IO',
   'INVALID_CONFIG',
   'NO_SESSION',
+  'PLANNER_FAILED',
+  'ABORTED',
 ]);
 
 /** Details accepted by the {@link RunnerError} constructor. */
@@ -28,7 +39,11 @@ export interface RunnerErrorDetails {
   cause?: unknown;
 }
 
-/** The one error class of `@savepoint/runner`. Branch on {@link RunnerError.code}. */
+/**
+ * The one error class of `@savepoint/runner`. Branch on {@link RunnerError.code}.
+ *
+ * @see runPlanner for `PLANNER_FAILED` and `ABORTED`
+ */
 export class RunnerError extends Error {
   override readonly name = 'RunnerError';
   /** Why it failed. */

@@ -11,6 +11,7 @@ export {
   type RunnerErrorCode,
   type RunnerErrorDetails,
 } from './errors.ts';
+export { type EventTextOptions, formatRunnerEvent } from './event-text.ts';
 export { GROUPS_FILE, reapWorkDir } from './internal/process-groups.ts';
 export {
   describeItem,
@@ -18,12 +19,17 @@ export {
   ENV_VALUE_LIMIT,
   safeEnvValue,
 } from './item-details.ts';
+export { type ItemBrief, type ItemOverview, itemOverview } from './item-overview.ts';
+export { type PlannerOptions, runPlanner } from './planner.ts';
+export { type QaStepOptions, type QaStepResult, runQaStep } from './qa-step.ts';
 export { blockedSubtasks, errorReport, syncErrorReport, testResults } from './report.ts';
 export {
   formatRunConfig,
+  mergeRunConfig,
   parseRunConfig,
   RUN_CONFIG_FILE,
   type RunConfig,
+  type RunConfigInput,
   readRunConfig,
   writeRunConfig,
 } from './run-config.ts';

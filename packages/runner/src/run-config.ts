@@ -95,3 +95,23 @@ export async function writeRunConfig(sessionDir: string, config: RunConfig): Pro
     throw new RunnerError('IO', `cannot write ${file}`, { path: file, cause });
   }
 }
+
+/** A run configuration as options give it: a key may be present with `undefined` (not given). */
+export type RunConfigInput = { readonly [K in keyof RunConfig]?: RunConfig[K] | undefined };
+
+/**
+ * `stored` (a session's `run.json`) with the values of `given` laid over it. A key that `given`
+ * leaves `undefined` keeps the stored value, so what a person does not repeat on a resume comes
+ * from the session, and what they give again replaces it.
+ *
+ * @example
+ * mergeRunConfig({ exec: 'make', retries: 2 }, { retries: 5, scope: undefined });
+ * // { exec: 'make', retries: 5 }
+ */
+export function mergeRunConfig(stored: RunConfig, given: RunConfigInput): RunConfig {
+  const merged: RunConfig = { ...stored };
+  for (const [key, value] of Object.entries(given)) {
+    if (value !== undefined) Object.assign(merged, { [key]: value });
+  }
+  return merged;
+}

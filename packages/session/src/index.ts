@@ -23,6 +23,9 @@ export {
   type SessionName,
 } from './layout.ts';
 export { createMemoryStore, type MemoryStoreOptions } from './memory-store.ts';
+export { pickSession } from './pick-session.ts';
+export { readSessions, type SessionReading } from './read-sessions.ts';
+export { recoveryHint } from './recovery.ts';
 export {
   type BacklogSource,
   type FlushPolicy,

@@ -2,6 +2,13 @@ export type { ShutdownErrorCode, ShutdownErrorOptions } from './errors.ts';
 export { isShutdownError, ShutdownError } from './errors.ts';
 export { exitCodeForSignal } from './exit-codes.ts';
 export {
+  onShutdownSave,
+  type SaveStep,
+  type SaveSteps,
+  type SettledWork,
+  settleWork,
+} from './save-steps.ts';
+export {
   createShutdown,
   DEFAULT_FORWARDED_SIGNAL_WINDOW_MS,
   DEFAULT_SIGNALS,

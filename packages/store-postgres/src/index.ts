@@ -20,6 +20,7 @@ export {
 } from './import-session.ts';
 export type { WaitForWorkOptions, WakeReason } from './internal/listener.ts';
 export { type MigrationResult, migrate, SCHEMA_VERSION } from './migrate.ts';
+export { isPostgresUrl, openPostgresStore } from './open-store.ts';
 export {
   createPostgresStore,
   type PostgresSessionHandle,
@@ -27,6 +28,7 @@ export {
   type PostgresStoreOptions,
   type SessionEvent,
 } from './postgres-store.ts';
+export { readSharedRunConfig } from './run-config.ts';
 export {
   type SharedWork,
   type SharedWorkOptions,

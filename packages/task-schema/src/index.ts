@@ -10,6 +10,8 @@ export {
   type LintContextScopeOptions,
   lintContextScope,
 } from './context-scope.ts';
+export { type StatusTotals, summarizeCounts } from './counts.ts';
+export { formatBacklogError } from './error-text.ts';
 export { BacklogError, type BacklogErrorCode, type BacklogErrorOptions } from './errors.ts';
 export { itemTypeOfId, parentIdOf } from './ids.ts';
 export {
@@ -24,6 +26,7 @@ export {
   type JsonIssueCode,
   type SchemaIssueCode,
 } from './issues.ts';
+export { formatOutline } from './outline.ts';
 export {
   type ParseBacklogOptions,
   parseBacklog,

@@ -1,4 +1,4 @@
-import { parseOptions } from '../options.ts';
+import { none, parseOptions } from '../options.ts';
 import type { Io } from '../run.ts';
 import { next } from './next.ts';
 import { plan } from './plan.ts';
@@ -25,5 +25,6 @@ export const COMMANDS: Readonly<Record<string, CliCommand>> = {
 export async function runCommand(name: string, args: readonly string[], io: Io): Promise<number> {
   const command = COMMANDS[name]!;
   const { values, positionals } = parseOptions(args, command.options);
+  if (command.positionals === false) none(positionals, name);
   return command.run(values, positionals, io);
 }

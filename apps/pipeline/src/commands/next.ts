@@ -1,15 +1,13 @@
 import { blockedSubtasks } from '@savepoint/runner';
 import { CliError } from '../errors.ts';
-import { UsageError } from '../options.ts';
 import { withStore } from '../store.ts';
 import { type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
 
 /** `savepoint next`: the subtasks that are ready now, in the order a run takes them. */
 export const next: CliCommand = {
   options: { ...SESSION_SPEC, scope: { type: 'string' } },
-  async run(values, positionals, io) {
-    if (positionals.length > 0)
-      throw new UsageError(`next takes no arguments, got: ${positionals.join(' ')}`);
+  positionals: false,
+  async run(values, _positionals, io) {
     const { snapshot, index } = await withStore(values, io.env, (store) =>
       readChosen(store, values),
     );

@@ -5,10 +5,9 @@ import {
   findSessionByPRD,
   readSession,
 } from '@savepoint/session';
-import { createBacklogIndex } from '@savepoint/task-schema';
+import { createBacklogIndex, formatOutline } from '@savepoint/task-schema';
 import { produceBacklog, readText } from '../main.ts';
 import { single, UsageError } from '../options.ts';
-import { renderTree } from '../tree.ts';
 import { type CliCommand, print } from './shared.ts';
 
 /** `savepoint plan <prd.md>`: the backlog a run would create, written nowhere. */
@@ -58,7 +57,7 @@ export const plan: CliCommand = {
       );
     } else {
       io.stderr.write(`${note} Nothing was written.\n`);
-      print(io, null, [...renderTree(backlog), `${subtasks} subtask(s).`]);
+      print(io, null, [...formatOutline(backlog), `${subtasks} subtask(s).`]);
     }
     return 0;
   },

@@ -1,7 +1,7 @@
 import { syncErrorReport } from '@savepoint/runner';
 import { SessionManager } from '@savepoint/session';
 import type { Status } from '@savepoint/task-schema';
-import { CliError } from '../errors.ts';
+import { noItem } from '../errors.ts';
 import { UsageError } from '../options.ts';
 import { pickSession, withStore } from '../store.ts';
 import { type CliCommand, print, SESSION_SPEC } from './shared.ts';
@@ -34,10 +34,7 @@ export const setStatus: CliCommand = {
       await manager.loadSession(target.path);
       try {
         const item = manager.index.get(id);
-        if (!item)
-          throw new CliError(
-            `no item '${id}' in session ${target.id}; savepoint status --tree lists the ids`,
-          );
+        if (!item) throw noItem(id, target.id);
         const before = item.status;
         const subtasks = item.type === 'Subtask' ? [item] : manager.index.subtasks(id);
         for (const subtask of subtasks) manager.updateItemStatus(subtask.id, status);

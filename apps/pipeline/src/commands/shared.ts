@@ -9,6 +9,8 @@ export { SESSION_SPEC } from '../options.ts';
 /** What a command module gives the command table. */
 export interface CliCommand {
   options: Spec;
+  /** `false` for a command that takes no positional arguments. */
+  positionals?: false;
   run(
     values: Record<string, string | boolean | undefined>,
     positionals: string[],

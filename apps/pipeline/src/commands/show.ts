@@ -1,6 +1,5 @@
-import { blockedSubtasks } from '@savepoint/runner';
-import type { BacklogItem } from '@savepoint/task-schema';
-import { CliError } from '../errors.ts';
+import { itemOverview } from '@savepoint/runner';
+import { noItem } from '../errors.ts';
 import { single } from '../options.ts';
 import { withStore } from '../store.ts';
 import { type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
@@ -13,26 +12,9 @@ export const show: CliCommand = {
     const { snapshot, index } = await withStore(values, io.env, (store) =>
       readChosen(store, values),
     );
-    const item = index.get(id);
-    if (!item) {
-      throw new CliError(
-        `no item '${id}' in session ${snapshot.metadata.id}; savepoint status --tree lists the ids`,
-      );
-    }
-    const brief = (it: BacklogItem) => ({
-      id: it.id,
-      type: it.type,
-      title: it.title,
-      status: it.status,
-    });
-    const dependencies = (item.type === 'Subtask' ? item.dependencies : []).map((dep) => {
-      const found = index.get(dep);
-      return found ? brief(found) : { id: dep, type: null, title: null, status: 'unknown' };
-    });
-    const ancestors = index.ancestors(id).reverse().map(brief);
-    const children = index.getChildren(id).map(brief);
-    const blockedBy = item.type === 'Subtask' ? (blockedSubtasks(index).get(id) ?? []) : [];
-    const ready = index.isReady(id);
+    const overview = itemOverview(index, id);
+    if (!overview) throw noItem(id, snapshot.metadata.id);
+    const { item, ancestors, dependencies, children, ready, blockedBy } = overview;
     const { milestones, tasks, subtasks, ...fields } = item as unknown as Record<string, unknown>;
     const result = {
       session: snapshot.metadata.id,
@@ -53,7 +35,7 @@ export const show: CliCommand = {
         : 'has a subtask ready to run'
       : blockedBy.length > 0
         ? `blocked by the failure of ${blockedBy.join(', ')}`
-        : index.isDone(id)
+        : overview.done
           ? 'done'
           : 'waiting on its dependencies';
     const lines = [`${item.type} ${item.id}: ${item.title}`, `  status: ${item.status} (${state})`];

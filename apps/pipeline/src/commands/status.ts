@@ -1,23 +1,20 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { blockedSubtasks } from '@savepoint/runner';
-import { readSession, SessionError, SessionManager } from '@savepoint/session';
-import { createBacklogIndex, type Status } from '@savepoint/task-schema';
+import { readSessions } from '@savepoint/session';
+import { formatOutline, type Status, summarizeCounts } from '@savepoint/task-schema';
 import { describeError } from '../errors.ts';
-import { UsageError } from '../options.ts';
-import { countsReport } from '../run.ts';
 import { type Store, withStore } from '../store.ts';
-import { renderTree } from '../tree.ts';
 import { type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
 
 const LISTED = 20;
+const UNKNOWN = { total: null, completed: null, failed: null, percentage: null };
 
 /** `savepoint status`: where a session stands, with the fields `run --json` reports. */
 export const status: CliCommand = {
   options: { ...SESSION_SPEC, tree: { type: 'boolean' } },
-  async run(values, positionals, io) {
-    if (positionals.length > 0)
-      throw new UsageError(`status takes no arguments, got: ${positionals.join(' ')}`);
+  positionals: false,
+  async run(values, _positionals, io) {
     const { snapshot, index, qaFailed } = await withStore(values, io.env, async (store) => {
       const chosen = await readChosen(store, values);
       return { ...chosen, qaFailed: await hasTestResults(store, chosen.snapshot.metadata) };
@@ -30,7 +27,7 @@ export const status: CliCommand = {
       session: metadata.id,
       sessionDir: metadata.path,
       scope: null,
-      ...countsReport(counts),
+      ...summarizeCounts(counts),
       currentItemId: snapshot.currentItemId,
       failedItems: failed.map(({ id, title }) => ({ id, title })),
       recovered: [],
@@ -58,7 +55,7 @@ export const status: CliCommand = {
       ),
     ];
     if (report.qa) lines.push(`  QA failed: see ${join(metadata.path, 'TEST_RESULTS.md')}`);
-    if (values.tree) lines.push('', ...renderTree(snapshot.backlog));
+    if (values.tree) lines.push('', ...formatOutline(snapshot.backlog));
     print(io, null, lines);
     return 0;
   },
@@ -67,48 +64,29 @@ export const status: CliCommand = {
 /** `savepoint sessions`: every session of a plan folder; a damaged one is listed as damaged. */
 export const sessions: CliCommand = {
   options: { 'plan-dir': { type: 'string' }, store: { type: 'string' }, json: { type: 'boolean' } },
-  async run(values, positionals, io) {
-    if (positionals.length > 0)
-      throw new UsageError(`sessions takes no arguments, got: ${positionals.join(' ')}`);
+  positionals: false,
+  async run(values, _positionals, io) {
     return withStore(values, io.env, async ({ store }) => {
       const planDir = store.location;
       const rows = [];
       const damaged: string[] = [];
-      for (const summary of await new SessionManager({ store }).listSessions()) {
+      for (const { summary, snapshot, counts, error } of await readSessions(store)) {
         const row = {
           id: summary.id,
           sequence: summary.sequence,
           hash: summary.hash,
           createdAt: summary.createdAt.toISOString(),
         };
-        try {
-          const snapshot = await readSession(summary.path, { store });
-          const { total, completed, failed, percentage } = countsReport(
-            createBacklogIndex(snapshot.backlog).countByStatus(),
-          );
-          rows.push({
-            ...row,
-            parent: snapshot.metadata.parentSession,
-            damaged: null,
-            total,
-            completed,
-            failed,
-            percentage,
-          });
-        } catch (error) {
-          if (!(error instanceof SessionError)) throw error;
+        if (error) {
           const { message } = describeError(error);
           damaged.push(message);
-          rows.push({
-            ...row,
-            parent: null,
-            damaged: message.split('\n')[0]!,
-            total: null,
-            completed: null,
-            failed: null,
-            percentage: null,
-          });
+          const [damage] = message.split('\n');
+          rows.push({ ...row, parent: null, damaged: damage!, ...UNKNOWN });
+          continue;
         }
+        const { total, completed, failed, percentage } = summarizeCounts(counts);
+        const parent = snapshot.metadata.parentSession;
+        rows.push({ ...row, parent, damaged: null, total, completed, failed, percentage });
       }
       if (values.json) print(io, { planDir, sessions: rows }, undefined);
       else if (rows.length === 0) print(io, null, [`No sessions in ${planDir}`]);

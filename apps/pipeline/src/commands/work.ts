@@ -1,10 +1,14 @@
 import { hostname } from 'node:os';
-import { readRunConfig } from '@savepoint/runner';
-import { importSessionFolder, redactConnectionString } from '@savepoint/store-postgres';
+import { mergeRunConfig, readRunConfig } from '@savepoint/runner';
+import {
+  importSessionFolder,
+  readSharedRunConfig,
+  redactConnectionString,
+} from '@savepoint/store-postgres';
 import { CliError } from '../errors.ts';
-import { single, UsageError, wholeNumber } from '../options.ts';
+import { nonEmpty, oneOf, single, UsageError, wholeNumber } from '../options.ts';
 import { openPostgres, pickSession } from '../store.ts';
-import { DEFAULT_LEASE_MS, storedRunConfig, workShared } from '../work.ts';
+import { DEFAULT_LEASE_MS, workShared } from '../work.ts';
 import type { CliCommand } from './shared.ts';
 
 /** `savepoint work --store URL`: joins a session of the database as more workers. */
@@ -20,9 +24,8 @@ export const work: CliCommand = {
     output: { type: 'string' },
     json: { type: 'boolean' },
   },
-  async run(values, positionals, io) {
-    if (positionals.length > 0)
-      throw new UsageError(`work takes no arguments, got: ${positionals.join(' ')}`);
+  positionals: false,
+  async run(values, _positionals, io) {
     const concurrency = wholeNumber(values.concurrency as string | undefined, '--concurrency', 0);
     const leaseMs = wholeNumber(
       values['lease-ms'] as string | undefined,
@@ -32,22 +35,21 @@ export const work: CliCommand = {
     if (values.concurrency !== undefined && concurrency === 0)
       throw new UsageError('--concurrency must be 1 or more');
     if (leaseMs < 100) throw new UsageError(`--lease-ms must be 100 or more, got ${leaseMs}`);
-    const exec = values.exec as string | undefined;
-    if (exec !== undefined && exec.trim() === '') throw new UsageError('--exec needs a command');
+    const exec = values.exec === undefined ? undefined : nonEmpty(values.exec as string, '--exec');
     if (exec !== undefined && values.simulate !== undefined)
       throw new UsageError('--exec and --simulate cannot be used together');
     const simulateMs =
       values.simulate === undefined
         ? undefined
         : wholeNumber(values.simulate as string, '--simulate', 0);
-    const output = (values.output as string | undefined) ?? 'quiet';
-    if (output !== 'quiet' && output !== 'stream')
-      throw new UsageError(`--output must be quiet or stream, not '${output}'`);
+    const output = oneOf((values.output as string | undefined) ?? 'quiet', '--output', [
+      'quiet',
+      'stream',
+    ]);
     const pg = await openPostgres(values, io.env, 'work');
     try {
       const session = await pickSession(pg.store, values.session as string | undefined);
-      const config = { ...(await storedRunConfig(pg.store, session.id)) };
-      if (exec !== undefined) config.exec = exec;
+      const config = mergeRunConfig(await readSharedRunConfig(pg.store, session.id), { exec });
       if (config.exec === undefined && simulateMs === undefined) {
         throw new CliError(
           `session ${session.id} has no stored worker command: give --exec CMD (or start it with savepoint run --store URL --exec CMD)`,
@@ -78,9 +80,8 @@ export const work: CliCommand = {
 /** `savepoint export --store URL [--session ID]`: the session's tasks.json on stdout. */
 export const exportTasks: CliCommand = {
   options: { store: { type: 'string' }, session: { type: 'string' } },
-  async run(values, positionals, io) {
-    if (positionals.length > 0)
-      throw new UsageError(`export takes no arguments, got: ${positionals.join(' ')}`);
+  positionals: false,
+  async run(values, _positionals, io) {
     const pg = await openPostgres(values, io.env, 'export');
     try {
       const session = await pickSession(pg.store, values.session as string | undefined);

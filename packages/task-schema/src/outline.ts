@@ -1,4 +1,4 @@
-import type { Backlog, Status } from '@savepoint/task-schema';
+import type { Backlog, Status } from './schema.ts';
 
 const MARK: Record<Status, string> = {
   Planned: ' ',
@@ -10,8 +10,18 @@ const MARK: Record<Status, string> = {
   Obsolete: '-',
 };
 
-/** The backlog as an indented outline, one item a line: `[x] P1.M1 Title (Complete)`. */
-export function renderTree(backlog: Backlog): string[] {
+/**
+ * The backlog as an indented outline, one item a line, two spaces a level, with a mark for its
+ * status: `[x] P1.M1 Title (Complete)`. Marks: ` ` Planned, `~` Researching or Implementing, `!`
+ * Retrying, `x` Complete, `F` Failed, `-` Obsolete.
+ *
+ * @example
+ * formatOutline(backlog).join('\n');
+ * // [~] P1 Build (Implementing)
+ * //   [~] P1.M1 Core (Implementing)
+ * //     ...
+ */
+export function formatOutline(backlog: Backlog): string[] {
   const lines: string[] = [];
   const line = (depth: number, item: { id: string; title: string; status: Status }) =>
     lines.push(
