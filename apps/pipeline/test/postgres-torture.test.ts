@@ -135,9 +135,11 @@ describePg('torture: savepoint work, 4 processes x 4 workers on 2,000 subtasks',
       if (alive.size < PROCESSES) break; // the run ended (a process finished) before this kill
       const victims = [...alive];
       const victim = victims[Math.floor(random() * victims.length)]!;
-      appendFileSync(log, `kill ${victim.child.pid}\n`);
       victim.child.kill('SIGKILL');
       await victim.result;
+      // Logged once the victim is dead: every start it logged comes before this line (logged
+      // before the signal, a start written in between would look like a run after the kill).
+      appendFileSync(log, `kill ${victim.child.pid}\n`);
       kills++;
       start();
     }

@@ -116,9 +116,11 @@ describePg('torture: 16 workers in 4 processes on 2,000 subtasks', () => {
       if (alive.size < PROCESSES) break; // the run ended (a worker finished) before this kill
       const victims = [...alive];
       const victim = victims[Math.floor(random() * victims.length)]!;
-      appendFileSync(log, `kill ${victim.process.pid}\n`);
       victim.process.kill('SIGKILL');
       await victim.exited;
+      // Logged once the victim is dead: every start it logged comes before this line (logged
+      // before the signal, a start written in between would look like a run after the kill).
+      appendFileSync(log, `kill ${victim.process.pid}\n`);
       kills++;
       start();
     }
