@@ -441,16 +441,24 @@ describe('outcomes and claims', () => {
     await manager.close();
   });
 
-  it('starts an independent subtask while the previous outcome is still being written', async () => {
+  it('starts an independent subtask before the previous outcome is on disk', async () => {
     const manager = await open([[], [], [0, 1]]);
-    const writing: boolean[] = [];
+    const path = manager.currentSession!.metadata.path;
+    const completeOnDisk: string[][] = [];
     const { done } = run(manager, () => {
-      writing.push(manager.getStats().isFlushing);
+      const journal = join(path, 'tasks.journal');
+      const text = existsSync(journal) ? readFileSync(journal, 'latin1') : '';
+      completeOnDisk.push(
+        ['P1.M1.T1.S1', 'P1.M1.T1.S2'].filter((id) =>
+          text.includes(`[${JSON.stringify(id)},"Complete"]`),
+        ),
+      );
     });
     const summary = await done;
     expect(summary.completed).toEqual(['P1.M1.T1.S1', 'P1.M1.T1.S2', 'P1.M1.T1.S3']);
-    // S2 needs nothing from S1 and starts at once; S3 depends on both and waits for the disk.
-    expect(writing).toEqual([false, true, false]);
+    // S2 needs nothing from S1 and starts at once, before S1's outcome is written; S3 depends on
+    // both and waits for the disk.
+    expect(completeOnDisk).toEqual([[], [], ['P1.M1.T1.S1', 'P1.M1.T1.S2']]);
     await manager.close();
   });
 });

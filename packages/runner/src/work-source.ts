@@ -58,15 +58,10 @@ export function createSessionSource(
   const held = new Set<string>();
   // Failed in this run: not claimed again until the next run.
   const failed = new Set<string>();
-  const recording = new Set<Promise<void>>();
   // Outcomes being written, by subtask id: a dependant waits for its dependencies' to be durable.
   const unsaved = new Map<string, Promise<void>>();
   const eager = options.flush === 'change';
 
-  const record = (work: Promise<void>): Promise<void> => {
-    recording.add(work);
-    return work.finally(() => recording.delete(work));
-  };
   const waitFor = (item: Subtask): Promise<unknown> | undefined => {
     const writes = (item.dependencies ?? []).flatMap((id) => unsaved.get(id) ?? []);
     // The journal is written in order, so the newest write covers every earlier outcome too.
@@ -104,19 +99,23 @@ export function createSessionSource(
       held.add(next.id);
       manager.updateItemStatus(next.id, 'Implementing');
       current();
-      if (eager) await record(manager.flushUpdates());
+      if (eager) await manager.flushUpdates();
       return manager.index.get(next.id) as Subtask;
     },
     async mark(id, status) {
       manager.updateItemStatus(id, status);
-      if (eager) await record(manager.flushUpdates());
+      if (eager) await manager.flushUpdates();
     },
     async release(id, outcome) {
       manager.updateItemStatus(id, outcome);
       held.delete(id);
       if (outcome === 'Failed') failed.add(id);
       current();
-      const written = record(manager.flushUpdates());
+      // The write starts on the next turn of the event loop, not now: the claim and the spawn of
+      // the next subtask, which the runner makes as soon as this outcome is known, come first
+      // (about 0.15 ms of encoding kept off the path from one command's exit to the next
+      // command's start). A dependant still waits for it: `unsaved` holds it from now on.
+      const written = nextTurn().then(() => manager.flushUpdates());
       unsaved.set(id, written);
       try {
         await written;
@@ -136,4 +135,9 @@ export function createSessionSource(
       held.clear();
     },
   };
+}
+
+/** Resolves on the check phase of this turn of the event loop, after every pending microtask. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
