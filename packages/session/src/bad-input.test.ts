@@ -1,22 +1,14 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeBacklog, makeTempDir } from '../test/helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { makeBacklog, useTempDir } from '../test/helpers.ts';
 import { findSessionByPRD, hashPrd, readSession, SessionError, SessionManager } from './index.ts';
 
 let dir: string;
 let planDir: string;
-let cleanup: () => Promise<void>;
-
-beforeEach(async () => {
-  const temp = await makeTempDir();
-  dir = temp.dir;
-  planDir = join(temp.dir, 'plan');
-  cleanup = temp.cleanup;
-});
-
-afterEach(async () => {
-  await cleanup();
+useTempDir((temp) => {
+  dir = temp;
+  planDir = join(temp, 'plan');
 });
 
 const SHAPE = { phases: 1, milestones: 1, tasks: 2, subtasks: 2 };

@@ -4,8 +4,8 @@ import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { acquireLock } from '@savepoint/atomic-store';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeTempDir } from '../test/helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { useTempDir } from '../test/helpers.ts';
 import {
   createFileStore,
   findLatestSession,
@@ -17,16 +17,8 @@ import {
 } from './index.ts';
 
 let planDir: string;
-let cleanup: () => Promise<void>;
-
-beforeEach(async () => {
-  const temp = await makeTempDir();
-  planDir = join(temp.dir, 'plan');
-  cleanup = temp.cleanup;
-});
-
-afterEach(async () => {
-  await cleanup();
+useTempDir((temp) => {
+  planDir = join(temp, 'plan');
 });
 
 const TASKS = '{"backlog": []}\n';

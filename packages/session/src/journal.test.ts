@@ -2,8 +2,8 @@ import { copyFile, readFile, stat, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { type Backlog, STATUSES } from '@savepoint/task-schema';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeBacklog, makeTempDir } from '../test/helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { makeBacklog, useTempDir } from '../test/helpers.ts';
 import {
   createFileStore,
   MIN_COMPACT_BYTES,
@@ -14,16 +14,8 @@ import {
 import { decodeJournal, encodeBase, encodeBatch, FRAME_HEADER_BYTES } from './internal/journal.ts';
 
 let planDir: string;
-let cleanup: () => Promise<void>;
-
-beforeEach(async () => {
-  const temp = await makeTempDir();
-  planDir = join(temp.dir, 'plan');
-  cleanup = temp.cleanup;
-});
-
-afterEach(async () => {
-  await cleanup();
+useTempDir((temp) => {
+  planDir = join(temp, 'plan');
 });
 
 const SHAPE = { phases: 1, milestones: 2, tasks: 2, subtasks: 5 };

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeBacklog, makeTempDir } from '../test/helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { makeBacklog, useTempDir } from '../test/helpers.ts';
 import {
   createFileStore,
   createMemoryStore,
@@ -10,16 +10,8 @@ import {
 } from './index.ts';
 
 let planDir: string;
-let cleanup: () => Promise<void>;
-
-beforeEach(async () => {
-  const temp = await makeTempDir();
-  planDir = join(temp.dir, 'plan');
-  cleanup = temp.cleanup;
-});
-
-afterEach(async () => {
-  await cleanup();
+useTempDir((temp) => {
+  planDir = join(temp, 'plan');
 });
 
 const SHAPE = { phases: 1, milestones: 1, tasks: 1, subtasks: 2 };

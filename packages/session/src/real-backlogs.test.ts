@@ -2,8 +2,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Backlog, parseBacklog } from '@savepoint/task-schema';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeTempDir, REAL_BACKLOGS } from '../test/helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { REAL_BACKLOGS, useTempDir } from '../test/helpers.ts';
 import { hashPrd, listSessions, SessionManager } from './index.ts';
 
 const files = existsSync(REAL_BACKLOGS)
@@ -14,16 +14,8 @@ const files = existsSync(REAL_BACKLOGS)
 const prdFile = join(REAL_BACKLOGS, '002_1e734971e481.prd_snapshot.md');
 
 let planDir: string;
-let cleanup: () => Promise<void>;
-
-beforeEach(async () => {
-  const temp = await makeTempDir();
-  planDir = join(temp.dir, 'plan');
-  cleanup = temp.cleanup;
-});
-
-afterEach(async () => {
-  await cleanup();
+useTempDir((temp) => {
+  planDir = join(temp, 'plan');
 });
 
 /** Values and key order, independent of whitespace. */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backlog, Status } from '@savepoint/task-schema';
+import { afterEach, beforeEach } from 'vitest';
 
 /** The package folder. */
 export const PACKAGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -142,4 +143,21 @@ export function writerSteps(random: () => number, subtaskIds: readonly string[])
     steps.push({ kind: 'current', id });
   }
   return steps;
+}
+
+/**
+ * Gives each test of the file a fresh temporary folder (passed to `onCreate` before the test) and
+ * removes it after the test.
+ */
+export function useTempDir(onCreate: (dir: string) => void): void {
+  let cleanup: (() => Promise<void>) | undefined;
+  beforeEach(async () => {
+    const temp = await makeTempDir();
+    cleanup = temp.cleanup;
+    onCreate(temp.dir);
+  });
+  afterEach(async () => {
+    await cleanup?.();
+    cleanup = undefined;
+  });
 }
