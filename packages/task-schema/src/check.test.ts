@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { backlogOf, milestone, phase, sampleBacklog, subtask, task } from '../test/helpers.ts';
+import {
+  backlogOf,
+  milestone,
+  phase,
+  phaseOfOneTask,
+  sampleBacklog,
+  subtask,
+  task,
+} from '../test/helpers.ts';
 import { type Backlog, type BacklogIssue, checkBacklog, type Subtask } from './index.ts';
 
 /** Issues as [code, severity, formatted path, itemId] for compact comparisons. */
@@ -195,25 +203,12 @@ describe('checkBacklog', () => {
 
   it('warns about in-flight subtasks but not about containers whose children are in progress', () => {
     const backlog = backlogOf(
-      phase(
-        'P1',
+      phaseOfOneTask(
         [
-          milestone(
-            'P1.M1',
-            [
-              task(
-                'P1.M1.T1',
-                [
-                  subtask('P1.M1.T1.S1', [], 'Researching'),
-                  subtask('P1.M1.T1.S2', [], 'Implementing'),
-                  subtask('P1.M1.T1.S3', [], 'Retrying'),
-                  subtask('P1.M1.T1.S4', [], 'Failed'),
-                ],
-                'Implementing',
-              ),
-            ],
-            'Implementing',
-          ),
+          subtask('P1.M1.T1.S1', [], 'Researching'),
+          subtask('P1.M1.T1.S2', [], 'Implementing'),
+          subtask('P1.M1.T1.S3', [], 'Retrying'),
+          subtask('P1.M1.T1.S4', [], 'Failed'),
         ],
         'Implementing',
       ),

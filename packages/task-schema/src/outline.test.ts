@@ -1,30 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { backlogOf, milestone, phase, subtask, task } from '../test/helpers.ts';
+import { backlogOf, milestone, phase, phaseOfOneTask, subtask, task } from '../test/helpers.ts';
 import { createBacklogIndex, formatOutline, summarizeCounts } from './index.ts';
 
 describe('formatOutline', () => {
   it('prints every item in document order, indented by level, with its status mark', () => {
     const backlog = backlogOf(
-      phase(
-        'P1',
+      phaseOfOneTask(
         [
-          milestone(
-            'P1.M1',
-            [
-              task(
-                'P1.M1.T1',
-                [
-                  subtask('P1.M1.T1.S1', [], 'Complete'),
-                  subtask('P1.M1.T1.S2', [], 'Failed'),
-                  subtask('P1.M1.T1.S3', [], 'Retrying'),
-                  subtask('P1.M1.T1.S4', [], 'Researching'),
-                  subtask('P1.M1.T1.S5', [], 'Obsolete'),
-                ],
-                'Implementing',
-              ),
-            ],
-            'Implementing',
-          ),
+          subtask('P1.M1.T1.S1', [], 'Complete'),
+          subtask('P1.M1.T1.S2', [], 'Failed'),
+          subtask('P1.M1.T1.S3', [], 'Retrying'),
+          subtask('P1.M1.T1.S4', [], 'Researching'),
+          subtask('P1.M1.T1.S5', [], 'Obsolete'),
         ],
         'Implementing',
       ),

@@ -63,6 +63,11 @@ export function phase(id: string, milestones: Milestone[], status: Status = 'Pla
   };
 }
 
+/** Phase P1 > milestone P1.M1 > task P1.M1.T1 holding `subtasks`, the three containers at `status`. */
+export function phaseOfOneTask(subtasks: Subtask[], status: Status = 'Planned'): Phase {
+  return phase('P1', [milestone('P1.M1', [task('P1.M1.T1', subtasks, status)], status)], status);
+}
+
 export function backlogOf(...phases: Phase[]): Backlog {
   return { backlog: phases };
 }
