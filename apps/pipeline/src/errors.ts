@@ -70,11 +70,17 @@ export function describeError(
   if (error instanceof BacklogError) {
     return { message: formatBacklogError(error), exitCode: EXIT.INPUT };
   }
-  if (error instanceof RunnerError) {
+  if (error instanceof RunnerError && error.code === 'NO_WORKER') {
+    // Simulated work happens only when asked for: no worker at all is a usage error.
     return {
-      message: error.message,
-      exitCode: error.code === 'INVALID_CONFIG' ? EXIT.INPUT : EXIT.FAILED,
+      message:
+        'no worker for this session: add --exec CMD to run CMD once per subtask (it is remembered for resume), or --simulate MS to pretend each subtask takes MS milliseconds',
+      exitCode: EXIT.INPUT,
     };
+  }
+  if (error instanceof RunnerError) {
+    const input = error.code === 'INVALID_CONFIG' || error.code === 'UNKNOWN_SCOPE';
+    return { message: error.message, exitCode: input ? EXIT.INPUT : EXIT.FAILED };
   }
   if (error instanceof SessionError) {
     const hint = recoveryHint(error);

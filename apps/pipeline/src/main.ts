@@ -2,21 +2,13 @@ import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { decomposePrd } from '@savepoint/decompose';
-import { formatRunConfig, type RunConfig, RunnerError, runPlanner } from '@savepoint/runner';
-import {
-  type BacklogSource,
-  carryOverComplete,
-  createFileStore,
-  findSessionByPRD,
-  readSession,
-  SessionManager,
-} from '@savepoint/session';
+import { type OpenedRun, openRun, RunnerError, runPlanner } from '@savepoint/runner';
+import { createFileStore, SessionManager, type SessionSummary } from '@savepoint/session';
 import { createShutdown, settleWork } from '@savepoint/shutdown';
 import { readSharedRunConfig, redactConnectionString } from '@savepoint/store-postgres';
 import {
   type Backlog,
   type BacklogIssue,
-  createBacklogIndex,
   formatIssue,
   parseBacklog,
   safeParseBacklog,
@@ -25,8 +17,8 @@ import { type Command, type ExecutionOptions, parseCommand, UsageError } from '.
 import { COMMANDS, runCommand } from './commands/index.ts';
 import { CliError, describeError, EXIT } from './errors.ts';
 import { helpText } from './help.ts';
-import { type Io, planRun, runConfigOf, runSession } from './run.ts';
-import { openPostgres, pickSession, type StoreFlags, storeUrl } from './store.ts';
+import { type Io, runSession } from './run.ts';
+import { openPostgres, pickSession, storeUrl } from './store.ts';
 import { DEFAULT_LEASE_MS, workShared } from './work.ts';
 
 export { CliError, EXIT } from './errors.ts';
@@ -96,196 +88,114 @@ function planDirOf(command: Command | undefined, rest: readonly string[]): strin
 
 type RunCommand = Extract<Command, { name: 'run' }>;
 type ResumeCommand = Extract<Command, { name: 'resume' }>;
+type Postgres = Awaited<ReturnType<typeof openPostgres>>;
 
 async function run(command: RunCommand, io: Io): Promise<number> {
   const prdPath = resolve(command.prdPath);
   const prdText = await readText(prdPath, 'PRD');
-  if (storeUrl(flags(command), io.env) !== undefined)
-    return runStored(command, prdPath, prdText, io);
-  const planDir = resolve(command.planDir);
-
-  // Everything that can fail on bad input happens before anything is written.
-  // Sessions are named after the hash of the PRD's bytes, whatever its encoding.
-  const existing = await findSessionByPRD(planDir, await readFile(prdPath));
-  const config = needWorker(await planRun(existing?.path, command));
-  let planned: Backlog | undefined;
-  if (!existing) {
-    planned = await produceBacklog(command, prdPath, prdText);
-    checkScope(planned, config.scope);
-  } else if (command.backlogPath !== undefined || command.decompose !== undefined) {
-    io.stderr.write(
-      `Session ${existing.id} already exists for this PRD: resuming it; ${command.backlogPath !== undefined ? '--backlog' : '--decompose'} is only used for a new session\n`,
-    );
-  }
-
-  const manager = new SessionManager({ prdPath, planDir });
-  await manager.initialize({ backlog: newBacklog(planned, command, prdPath, prdText, io) });
-  return execute(manager, config, command, io);
-}
-
-/** The backlog of a new session: the one planned, carried over from the parent of a delta. */
-function newBacklog(
-  planned: Backlog | undefined,
-  command: RunCommand,
-  prdPath: string,
-  prdText: string,
-  io: Io,
-): BacklogSource {
-  return ({ parent }) => {
-    // A session for this PRD appeared since the check above (another process made it).
-    planned ??= decomposePrd(prdText, { source: prdPath });
-    if (!parent) return planned;
-    const { backlog, carried } = carryOverComplete(planned, parent.backlog);
-    if (carried.length > 0 && !command.json) {
-      io.stderr.write(
-        `Carried over ${carried.length} Complete subtask(s) from ${parent.metadata.id}\n`,
-      );
-    }
-    return backlog;
-  };
-}
-
-/**
- * `run --store`: creates or resumes the PRD's session in the database by the same rules as in a
- * plan folder, stores its run.json there, then works it as `--concurrency` workers.
- */
-async function runStored(
-  command: RunCommand,
-  prdPath: string,
-  prdText: string,
-  io: Io,
-): Promise<number> {
-  storeOnly(command);
-  const pg = await openPostgres(flags(command), io.env, 'run');
-  try {
-    const manager = new SessionManager({ prdPath, store: pg.store });
-    const existing = await manager.findSessionByPRD(await readFile(prdPath));
-    const stored = existing ? await readSharedRunConfig(pg.store, existing.id) : {};
-    const config = needWorker(runConfigOf(stored, command));
-    let planned: Backlog | undefined;
-    if (!existing) {
-      planned = await produceBacklog(command, prdPath, prdText);
-      checkScope(planned, config.scope);
-    }
-    const state = await manager.initialize({
-      backlog: newBacklog(planned, command, prdPath, prdText, io),
+  return withRunStore(command, io, 'run', async (pg) => {
+    const place = pg ? { store: pg.store } : { planDir: resolve(command.planDir) };
+    const manager = new SessionManager({ prdPath, ...place });
+    // Sessions are named after the hash of the PRD's bytes, whatever its encoding.
+    const opened = await openRun(manager, {
+      ...openOptions(command, pg),
+      prd: await readFile(prdPath),
+      backlog: () => produceBacklog(command, prdPath, prdText),
+      onExisting: (existing) => {
+        if (pg || (command.backlogPath === undefined && command.decompose === undefined)) return;
+        const given = command.backlogPath !== undefined ? '--backlog' : '--decompose';
+        io.stderr.write(
+          `Session ${existing.id} already exists for this PRD: resuming it; ${given} is only used for a new session\n`,
+        );
+      },
     });
-    try {
-      checkScope(state.taskRegistry, config.scope);
-      await manager.writeArtifact('run.json', formatRunConfig(config));
-    } finally {
-      await manager.close();
+    const parent = opened.state.metadata.parentSession;
+    if (opened.carried.length > 0 && !command.json) {
+      io.stderr.write(`Carried over ${opened.carried.length} Complete subtask(s) from ${parent}\n`);
     }
-    const what = state.isNew
-      ? state.isDelta
-        ? 'New delta session'
-        : 'New session'
-      : 'Resuming session';
-    return await workShared(
-      pg.store,
-      state.metadata.id,
-      config,
-      sharedOptions(
-        command,
-        config,
-        `${what} ${state.metadata.id} in ${redactConnectionString(pg.url)}`,
-      ),
-      io,
-    );
-  } finally {
-    await pg.close().catch(() => undefined);
-  }
+    return execute(manager, opened, command, io, pg);
+  });
 }
 
-/** `resume --store`: works a session of the database with its stored run.json (and the flags). */
-async function resumeStored(command: ResumeCommand, io: Io): Promise<number> {
-  storeOnly(command);
-  const pg = await openPostgres(flags(command), io.env, 'resume');
-  try {
-    const target = await pickSession(pg.store, command.session);
-    const stored = await readSharedRunConfig(pg.store, target.id);
-    const config = needWorker(runConfigOf(stored, command));
-    checkScope((await readSession(target.id, { store: pg.store })).backlog, config.scope);
-    if (formatRunConfig(config) !== formatRunConfig(stored)) {
-      const handle = await pg.store.open(target.id);
-      try {
-        await handle.writeArtifact('run.json', formatRunConfig(config));
-      } finally {
-        await handle.release();
-      }
-    }
-    return await workShared(
-      pg.store,
-      target.id,
-      config,
-      sharedOptions(
-        command,
-        config,
-        `Resuming session ${target.id} in ${redactConnectionString(pg.url)}`,
-      ),
-      io,
-    );
-  } finally {
-    await pg.close().catch(() => undefined);
-  }
+async function resume(command: ResumeCommand, io: Io): Promise<number> {
+  return withRunStore(command, io, 'resume', async (pg) => {
+    const planDir = resolve(command.planDir);
+    const target = await pickSession(pg?.store ?? createFileStore(planDir), command.session);
+    const prdPath = join(target.path, 'prd_snapshot.md');
+    const manager = new SessionManager(pg ? { store: pg.store } : { planDir, prdPath });
+    const opened = await openRun(manager, { ...openOptions(command, pg), session: target });
+    return execute(manager, opened, command, io, pg);
+  });
 }
 
-function sharedOptions(command: ExecutionOptions, config: RunConfig, opening: string) {
-  const concurrency = config.concurrency ?? 1;
-  return {
-    concurrency,
-    leaseMs: DEFAULT_LEASE_MS,
-    simulateMs: command.simulateMs,
-    planDir: resolve(command.planDir),
-    output: command.output,
-    json: command.json,
-    opening: `${opening}${config.scope ? `, scope ${config.scope}` : ''}, ${concurrency} worker(s)`,
-  };
-}
-
-function flags(command: ExecutionOptions): StoreFlags {
-  return { store: command.store, 'plan-dir': command.planDir };
-}
-
-/** What a run in a plan folder does that a run on a database store does not. */
-function storeOnly(command: ExecutionOptions): void {
+/** Runs `work` with the database of a `--store` URL open, or with none for a plan folder. */
+async function withRunStore(
+  command: ExecutionOptions,
+  io: Io,
+  name: string,
+  work: (pg: Postgres | undefined) => Promise<number>,
+): Promise<number> {
+  const flags = { store: command.store, 'plan-dir': command.planDir };
+  if (storeUrl(flags, io.env) === undefined) return work(undefined);
   if (command.qa !== undefined) {
     throw new UsageError(
       '--qa is not available with --store: run the QA step once the session is done',
     );
   }
+  const pg = await openPostgres(flags, io.env, name);
+  try {
+    return await work(pg);
+  } finally {
+    await pg.close().catch(() => undefined);
+  }
 }
 
-async function resume(command: ResumeCommand, io: Io): Promise<number> {
-  if (storeUrl(flags(command), io.env) !== undefined) return resumeStored(command, io);
-  const planDir = resolve(command.planDir);
-  const target = await pickSession(createFileStore(planDir), command.session);
-  const config = needWorker(await planRun(target.path, command));
-  const manager = new SessionManager({ planDir, prdPath: join(target.path, 'prd_snapshot.md') });
-  await manager.loadSession(target.path);
-  return execute(manager, config, command, io);
+function openOptions(command: ExecutionOptions, pg: Postgres | undefined) {
+  const { exec, retries, concurrency, scope } = command;
+  return {
+    given: { exec, retries, concurrency, scope },
+    hasWorker: command.simulateMs !== undefined,
+    ...(pg
+      ? { readConfig: (found: SessionSummary) => readSharedRunConfig(pg.store, found.id) }
+      : {}),
+  };
 }
 
+/**
+ * Works the opened session: held by this process in a plan folder; in a database it is let go
+ * and worked as `--concurrency` workers of the shared session.
+ */
 async function execute(
   manager: SessionManager,
-  config: RunConfig,
-  options: ExecutionOptions,
+  { state, config }: OpenedRun,
+  command: ExecutionOptions,
   io: Io,
+  pg: Postgres | undefined,
 ): Promise<number> {
-  try {
-    checkScope(manager.currentSession!.taskRegistry, config.scope);
-  } catch (error) {
-    await manager.close();
-    throw error;
-  }
-  return runSession(manager, config, options, io);
-}
-
-/** Simulated work happens only when asked for: no worker at all is a usage error. */
-function needWorker(config: RunConfig | undefined): RunConfig {
-  if (config) return config;
-  throw new CliError(
-    'no worker for this session: add --exec CMD to run CMD once per subtask (it is remembered for resume), or --simulate MS to pretend each subtask takes MS milliseconds',
+  if (!pg) return runSession(manager, config, command, io);
+  await manager.close();
+  const what = state.isNew
+    ? state.isDelta
+      ? 'New delta session'
+      : 'New session'
+    : 'Resuming session';
+  const concurrency = config.concurrency ?? 1;
+  return workShared(
+    pg.store,
+    state.metadata.id,
+    config,
+    {
+      concurrency,
+      leaseMs: DEFAULT_LEASE_MS,
+      simulateMs: command.simulateMs,
+      planDir: resolve(command.planDir),
+      output: command.output,
+      json: command.json,
+      opening:
+        `${what} ${state.metadata.id} in ${redactConnectionString(pg.url)}` +
+        `${config.scope ? `, scope ${config.scope}` : ''}, ${concurrency} worker(s)`,
+    },
+    io,
   );
 }
 
@@ -322,13 +232,6 @@ export async function produceBacklog(
   }
   if (command.decompose !== undefined) return plan(command.decompose, prdPath);
   return decomposePrd(prdText, { source: prdPath });
-}
-
-function checkScope(backlog: Backlog, scope: string | undefined): void {
-  if (scope === undefined) return;
-  if (!createBacklogIndex(backlog).has(scope)) {
-    throw new CliError(`unknown scope '${scope}': no item with that id in the backlog`);
-  }
 }
 
 export async function readText(file: string, what: string): Promise<string> {

@@ -1,13 +1,5 @@
 import { createRenderer, ProgressTracker, prefixGroups, summaryLine } from '@savepoint/progress';
-import {
-  createRunner,
-  mergeRunConfig,
-  type RunConfig,
-  type RunSummary,
-  readRunConfig,
-  runQaStep,
-  writeRunConfig,
-} from '@savepoint/runner';
+import { createRunner, type RunConfig, type RunSummary, runQaStep } from '@savepoint/runner';
 import type { SessionManager } from '@savepoint/session';
 import { summarizeCounts } from '@savepoint/task-schema';
 import type { ExecutionOptions } from './args.ts';
@@ -19,28 +11,6 @@ export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   env: NodeJS.ProcessEnv;
-}
-
-/**
- * The run configuration for this invocation: the session's run.json with the options given now
- * laid over it. `undefined` when there is no worker (neither `--exec`, `--simulate` nor a stored
- * command): the caller reports that as a usage error before anything is written.
- */
-export async function planRun(
-  sessionDir: string | undefined,
-  options: ExecutionOptions,
-): Promise<RunConfig | undefined> {
-  return runConfigOf(sessionDir === undefined ? {} : await readRunConfig(sessionDir), options);
-}
-
-/** `stored` (a session's run.json) with the options given now laid over it; see {@link planRun}. */
-export function runConfigOf(
-  stored: RunConfig,
-  options: Pick<ExecutionOptions, 'exec' | 'retries' | 'concurrency' | 'scope' | 'simulateMs'>,
-): RunConfig | undefined {
-  const { exec, retries, concurrency, scope, simulateMs } = options;
-  const merged = mergeRunConfig(stored, { exec, retries, concurrency, scope });
-  return merged.exec === undefined && simulateMs === undefined ? undefined : merged;
 }
 
 /**
@@ -59,7 +29,6 @@ export async function runSession(
   const session = state.metadata;
   const index = manager.index;
   const scope = config.scope;
-  await writeRunConfig(session.path, config);
 
   const counts = index.countByStatus(scope);
   const tracker = new ProgressTracker({

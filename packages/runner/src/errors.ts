@@ -10,6 +10,10 @@
  * - `PLANNER_FAILED`: a planner command ({@link runPlanner}) exited with a code other than 0 or
  *   by a signal; the message ends with the end of what it wrote on stderr.
  * - `ABORTED`: the caller's `AbortSignal` stopped a planner command.
+ * - `NO_WORKER`: a run has no worker: no command stored or given, and no other worker
+ *   ({@link resolveRunConfig}).
+ * - `UNKNOWN_SCOPE`: the scope of a run names no item of the backlog ({@link openRun});
+ *   {@link RunnerError.itemId} is the scope.
  */
 export type RunnerErrorCode =
   | 'SPAWN'
@@ -17,7 +21,9 @@ export type RunnerErrorCode =
   | 'INVALID_CONFIG'
   | 'NO_SESSION'
   | 'PLANNER_FAILED'
-  | 'ABORTED';
+  | 'ABORTED'
+  | 'NO_WORKER'
+  | 'UNKNOWN_SCOPE';
 
 /** Every {@link RunnerErrorCode}, for exhaustive checks and documentation. */
 export const RUNNER_ERROR_CODES: readonly RunnerErrorCode[] = Object.freeze([
@@ -27,6 +33,8 @@ export const RUNNER_ERROR_CODES: readonly RunnerErrorCode[] = Object.freeze([
   'NO_SESSION',
   'PLANNER_FAILED',
   'ABORTED',
+  'NO_WORKER',
+  'UNKNOWN_SCOPE',
 ]);
 
 /** Details accepted by the {@link RunnerError} constructor. */
@@ -43,6 +51,7 @@ export interface RunnerErrorDetails {
  * The one error class of `@savepoint/runner`. Branch on {@link RunnerError.code}.
  *
  * @see runPlanner for `PLANNER_FAILED` and `ABORTED`
+ * @see openRun for `NO_WORKER` and `UNKNOWN_SCOPE`
  */
 export class RunnerError extends Error {
   override readonly name = 'RunnerError';

@@ -20,6 +20,13 @@ export {
   safeEnvValue,
 } from './item-details.ts';
 export { type ItemBrief, type ItemOverview, itemOverview } from './item-overview.ts';
+export {
+  type OpenedRun,
+  type OpenRunOptions,
+  openRun,
+  type ResolveRunConfigOptions,
+  resolveRunConfig,
+} from './open-run.ts';
 export { type PlannerOptions, runPlanner } from './planner.ts';
 export { type QaStepOptions, type QaStepResult, runQaStep } from './qa-step.ts';
 export { blockedSubtasks, errorReport, syncErrorReport, testResults } from './report.ts';
