@@ -18,7 +18,7 @@ import { COMMANDS, runCommand } from './commands/index.ts';
 import { CliError, describeError, EXIT } from './errors.ts';
 import { helpText } from './help.ts';
 import { type Io, runSession } from './run.ts';
-import { openPostgres, pickSession, storeUrl } from './store.ts';
+import { type PostgresOpen, pickSession, storeUrl, withPostgres } from './store.ts';
 import { DEFAULT_LEASE_MS, workShared } from './work.ts';
 
 export { CliError, EXIT } from './errors.ts';
@@ -88,7 +88,6 @@ function planDirOf(command: Command | undefined, rest: readonly string[]): strin
 
 type RunCommand = Extract<Command, { name: 'run' }>;
 type ResumeCommand = Extract<Command, { name: 'resume' }>;
-type Postgres = Awaited<ReturnType<typeof openPostgres>>;
 
 async function run(command: RunCommand, io: Io): Promise<number> {
   const prdPath = resolve(command.prdPath);
@@ -133,7 +132,7 @@ async function withRunStore(
   command: ExecutionOptions,
   io: Io,
   name: string,
-  work: (pg: Postgres | undefined) => Promise<number>,
+  work: (pg: PostgresOpen | undefined) => Promise<number>,
 ): Promise<number> {
   const flags = { store: command.store, 'plan-dir': command.planDir };
   if (storeUrl(flags, io.env) === undefined) return work(undefined);
@@ -142,15 +141,10 @@ async function withRunStore(
       '--qa is not available with --store: run the QA step once the session is done',
     );
   }
-  const pg = await openPostgres(flags, io.env, name);
-  try {
-    return await work(pg);
-  } finally {
-    await pg.close().catch(() => undefined);
-  }
+  return withPostgres(flags, io.env, name, work);
 }
 
-function openOptions(command: ExecutionOptions, pg: Postgres | undefined) {
+function openOptions(command: ExecutionOptions, pg: PostgresOpen | undefined) {
   const { exec, retries, concurrency, scope } = command;
   return {
     given: { exec, retries, concurrency, scope },
@@ -170,7 +164,7 @@ async function execute(
   { state, config }: OpenedRun,
   command: ExecutionOptions,
   io: Io,
-  pg: Postgres | undefined,
+  pg: PostgresOpen | undefined,
 ): Promise<number> {
   if (!pg) return runSession(manager, config, command, io);
   await manager.close();

@@ -76,16 +76,20 @@ export async function withStore<T>(
   }
 }
 
-/** A store that must be PostgreSQL: `work`, `export` and `import`. */
-export async function openPostgres(
+/** The store of a command that needs PostgreSQL: `work`, `export`, `import`, `run --store`. */
+export type PostgresOpen = Extract<Store, { kind: 'postgres' }>;
+
+/** Runs `work` with the PostgreSQL store the command needs open, and closes it afterwards. */
+export async function withPostgres<T>(
   values: StoreFlags,
   env: NodeJS.ProcessEnv,
   command: string,
-): Promise<Extract<Store, { kind: 'postgres' }>> {
+  work: (pg: PostgresOpen) => Promise<T>,
+): Promise<T> {
   if (storeUrl(values, env) === undefined) {
     throw new UsageError(`${command} needs --store postgres://... (or SAVEPOINT_STORE)`);
   }
-  return (await openStore(values, env)) as Extract<Store, { kind: 'postgres' }>;
+  return withStore(values, env, (store) => work(store as PostgresOpen));
 }
 
 /** The session `wanted` (id, sequence number or PRD hash) of a store, or its latest. */

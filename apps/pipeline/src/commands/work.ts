@@ -7,7 +7,7 @@ import {
 } from '@savepoint/store-postgres';
 import { CliError } from '../errors.ts';
 import { nonEmpty, oneOf, single, UsageError, wholeNumber } from '../options.ts';
-import { openPostgres, pickSession } from '../store.ts';
+import { pickSession, withPostgres } from '../store.ts';
 import { DEFAULT_LEASE_MS, workShared } from '../work.ts';
 import type { CliCommand } from './shared.ts';
 
@@ -46,8 +46,7 @@ export const work: CliCommand = {
       'quiet',
       'stream',
     ]);
-    const pg = await openPostgres(values, io.env, 'work');
-    try {
+    return withPostgres(values, io.env, 'work', async (pg) => {
       const session = await pickSession(pg.store, values.session as string | undefined);
       const config = mergeRunConfig(await readSharedRunConfig(pg.store, session.id), { exec });
       if (config.exec === undefined && simulateMs === undefined) {
@@ -71,9 +70,7 @@ export const work: CliCommand = {
         },
         io,
       );
-    } finally {
-      await pg.close().catch(() => undefined);
-    }
+    });
   },
 };
 
@@ -82,14 +79,11 @@ export const exportTasks: CliCommand = {
   options: { store: { type: 'string' }, session: { type: 'string' } },
   positionals: false,
   async run(values, _positionals, io) {
-    const pg = await openPostgres(values, io.env, 'export');
-    try {
+    return withPostgres(values, io.env, 'export', async (pg) => {
       const session = await pickSession(pg.store, values.session as string | undefined);
       io.stdout.write(await pg.store.exportTasks(session.id));
       return 0;
-    } finally {
-      await pg.close().catch(() => undefined);
-    }
+    });
   },
 };
 
@@ -98,8 +92,7 @@ export const importSession: CliCommand = {
   options: { store: { type: 'string' } },
   async run(values, positionals, io) {
     const folder = single(positionals, 'import', '<session folder>');
-    const pg = await openPostgres(values, io.env, 'import');
-    try {
+    return withPostgres(values, io.env, 'import', async (pg) => {
       await readRunConfig(folder); // a damaged run.json is refused before anything is written
       const result = await importSessionFolder(pg.store, folder);
       if (result.status === 'exists') {
@@ -110,8 +103,6 @@ export const importSession: CliCommand = {
       io.stderr.write(`Imported ${folder} as session ${result.session.id}\n`);
       io.stdout.write(`${result.session.id}\n`);
       return 0;
-    } finally {
-      await pg.close().catch(() => undefined);
-    }
+    });
   },
 };
