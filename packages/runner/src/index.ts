@@ -41,6 +41,7 @@ export {
   writeRunConfig,
 } from './run-config.ts';
 export { createRunner, type Runner, type RunnerOptions } from './runner.ts';
+export { type SetStatusResult, setItemStatus } from './set-status.ts';
 export { simulatedWorker } from './simulate.ts';
 export type {
   AncestorInfo,

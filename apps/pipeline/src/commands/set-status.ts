@@ -1,4 +1,4 @@
-import { syncErrorReport } from '@savepoint/runner';
+import { setItemStatus } from '@savepoint/runner';
 import { SessionManager } from '@savepoint/session';
 import type { Status } from '@savepoint/task-schema';
 import { noItem } from '../errors.ts';
@@ -33,40 +33,20 @@ export const setStatus: CliCommand = {
       const manager = new SessionManager({ store });
       await manager.loadSession(target.path);
       try {
-        const item = manager.index.get(id);
-        if (!item) throw noItem(id, target.id);
-        const before = item.status;
-        const subtasks = item.type === 'Subtask' ? [item] : manager.index.subtasks(id);
-        for (const subtask of subtasks) manager.updateItemStatus(subtask.id, status);
-        if (item.type !== 'Subtask' && subtasks.length === 0) manager.updateItemStatus(id, status);
-        await manager.flushUpdates();
-        await manager.saveBacklog(manager.currentSession!.taskRegistry);
-        const report = await syncErrorReport(manager, []);
-        const after = manager.index.get(id)!.status;
-        const changed = subtasks.length > 1 ? ` (${subtasks.length} subtasks)` : '';
+        if (!manager.index.has(id)) throw noItem(id, target.id);
+        const result = await setItemStatus(manager, id, status);
+        const { from, to, subtasks, errorReport } = result;
         if (values.json) {
-          print(
-            io,
-            {
-              session: target.id,
-              id,
-              from: before,
-              to: after,
-              subtasks: subtasks.map((s) => s.id),
-              errorReport: report,
-            },
-            undefined,
-          );
+          print(io, { session: target.id, id, ...result }, undefined);
         } else {
+          const changed = subtasks.length > 1 ? ` (${subtasks.length} subtasks)` : '';
           const note =
-            report === 'removed'
+            errorReport === 'removed'
               ? ' ERROR_REPORT.md removed: nothing is Failed now.'
-              : report === 'written'
+              : errorReport === 'written'
                 ? ' ERROR_REPORT.md updated.'
                 : '';
-          print(io, null, [
-            `${id}: ${before} -> ${after}${changed} in session ${target.id}.${note}`,
-          ]);
+          print(io, null, [`${id}: ${from} -> ${to}${changed} in session ${target.id}.${note}`]);
         }
         return 0;
       } finally {
