@@ -1,4 +1,11 @@
-import { nonEmpty, none, oneOf, parseOptions, single, UsageError, wholeNumber } from './options.ts';
+import {
+  nonEmpty,
+  oneOf,
+  type parseOptions,
+  type Spec,
+  UsageError,
+  wholeNumber,
+} from './options.ts';
 
 export { USAGE } from './help.ts';
 export { UsageError } from './options.ts';
@@ -25,14 +32,8 @@ export interface ExecutionOptions {
   flush: 'subtask' | 'change';
 }
 
-export type Command =
-  | ({ name: 'run'; prdPath: string; backlogPath?: string; decompose?: string } & ExecutionOptions)
-  | ({ name: 'resume'; session?: string } & ExecutionOptions)
-  | { name: 'validate'; target: string; json: boolean }
-  | { name: 'help'; topic?: string }
-  | { name: 'version' };
-
-const executionOptions = {
+/** The options of `run` and `resume`, as `parseArgs` takes them. */
+export const EXECUTION_SPEC = {
   'plan-dir': { type: 'string' },
   store: { type: 'string' },
   exec: { type: 'string' },
@@ -46,71 +47,13 @@ const executionOptions = {
   json: { type: 'boolean' },
   flush: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
-} as const;
+} as const satisfies Spec;
 
-type ExecutionValues = ReturnType<typeof parseOptions<typeof executionOptions>>['values'];
+type ExecutionValues = ReturnType<typeof parseOptions<typeof EXECUTION_SPEC>>['values'];
 
-/** Turns argv (without `node` and the script) into a command, or throws {@link UsageError}. */
-export function parseCommand(argv: readonly string[]): Command {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    return { name: 'help', topic: rest[0] };
-  }
-  if (name === '--version' || name === '-v' || name === 'version') return { name: 'version' };
-
-  switch (name) {
-    case 'run': {
-      const { values, positionals } = parseOptions(rest, {
-        ...executionOptions,
-        backlog: { type: 'string' },
-        decompose: { type: 'string' },
-      });
-      if (values.help) return { name: 'help', topic: name };
-      const prdPath = single(positionals, 'run', '<prd.md>');
-      if (values.backlog !== undefined && values.decompose !== undefined) {
-        throw new UsageError('--backlog and --decompose cannot be used together');
-      }
-      return {
-        name,
-        prdPath,
-        ...(values.backlog !== undefined ? { backlogPath: values.backlog } : {}),
-        ...(values.decompose !== undefined
-          ? { decompose: nonEmpty(values.decompose, '--decompose') }
-          : {}),
-        ...execution(values),
-      };
-    }
-    case 'resume': {
-      const { values, positionals } = parseOptions(rest, {
-        ...executionOptions,
-        session: { type: 'string' },
-      });
-      if (values.help) return { name: 'help', topic: name };
-      none(positionals, name);
-      return {
-        name,
-        ...(values.session !== undefined ? { session: values.session } : {}),
-        ...execution(values),
-      };
-    }
-    case 'validate': {
-      const { values, positionals } = parseOptions(rest, {
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      });
-      if (values.help) return { name: 'help', topic: name };
-      return {
-        name,
-        target: single(positionals, name, '<tasks.json | session folder>'),
-        json: values.json ?? false,
-      };
-    }
-    default:
-      throw new UsageError(`unknown command '${name}'`);
-  }
-}
-
-function execution(values: ExecutionValues): ExecutionOptions {
+/** The {@link ExecutionOptions} of parsed `run` or `resume` options, or a {@link UsageError}. */
+export function execution(parsed: Record<string, string | boolean | undefined>): ExecutionOptions {
+  const values = parsed as ExecutionValues;
   const { exec, simulate } = values;
   if (exec !== undefined && simulate !== undefined) {
     throw new UsageError('--exec and --simulate cannot be used together');

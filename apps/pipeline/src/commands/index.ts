@@ -2,14 +2,18 @@ import { none, parseOptions } from '../options.ts';
 import type { Io } from '../run.ts';
 import { next } from './next.ts';
 import { plan } from './plan.ts';
+import { resume, run, validate } from './run.ts';
 import { setStatus } from './set-status.ts';
 import type { CliCommand } from './shared.ts';
 import { show } from './show.ts';
 import { sessions, status } from './status.ts';
 import { exportTasks, importSession, work } from './work.ts';
 
-/** Commands that live in a module of their own, by name. */
+/** Every command, by name. */
 export const COMMANDS: Readonly<Record<string, CliCommand>> = {
+  run,
+  resume,
+  validate,
   plan,
   show,
   next,

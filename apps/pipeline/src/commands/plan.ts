@@ -6,7 +6,7 @@ import {
   readSession,
 } from '@savepoint/session';
 import { createBacklogIndex, formatOutline } from '@savepoint/task-schema';
-import { produceBacklog, readText } from '../main.ts';
+import { produceBacklog, readText } from './run.ts';
 import { single, UsageError } from '../options.ts';
 import { type CliCommand, print } from './shared.ts';
 
