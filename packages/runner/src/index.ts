@@ -24,7 +24,10 @@ export {
   type OpenedRun,
   type OpenRunOptions,
   openRun,
+  type PreviewRunOptions,
+  previewRun,
   type ResolveRunConfigOptions,
+  type RunPreview,
   resolveRunConfig,
 } from './open-run.ts';
 export { type PlannerOptions, runPlanner } from './planner.ts';

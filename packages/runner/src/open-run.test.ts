@@ -2,15 +2,16 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  createFileStore,
   createMemoryStore,
   readSession,
   SessionManager,
   type SessionSummary,
 } from '@savepoint/session';
-import type { Backlog } from '@savepoint/task-schema';
+import { type Backlog, createBacklogIndex } from '@savepoint/task-schema';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RunnerError } from './errors.ts';
-import { openRun, resolveRunConfig } from './open-run.ts';
+import { openRun, previewRun, resolveRunConfig } from './open-run.ts';
 import { readRunConfig, writeRunConfig } from './run-config.ts';
 
 let dirs: string[] = [];
@@ -212,4 +213,57 @@ it('stores run.json as the file readRunConfig reads', async () => {
   expect(readFileSync(join(state.metadata.path, 'run.json'), 'utf8')).toBe(
     '{\n  "exec": "x",\n  "timeoutMs": 50\n}\n',
   );
+});
+
+describe('previewRun', () => {
+  const sessionsIn = (dir: string) =>
+    existsSync(dir) ? readdirSync(dir).filter((name) => /^\d{3}_/.test(name)) : [];
+
+  it('shows the first session a run would create, writing nothing', async () => {
+    const dir = planDir();
+    const preview = await previewRun(createFileStore(dir), {
+      prd: '# one\n',
+      backlog: () => backlog(['a']),
+    });
+    expect(preview).toMatchObject({ session: null, parent: null, carried: [] });
+    expect(preview.backlog).toEqual(backlog(['a']));
+    expect(sessionsIn(dir)).toEqual([]);
+  });
+
+  it("shows the PRD's session and its backlog without planning", async () => {
+    const dir = planDir();
+    const first = new SessionManager({ prdText: '# one\n', planDir: dir });
+    await first.initialize({ backlog: backlog(['a', 'b'], ['b']) });
+    const id = first.currentSession!.metadata.id;
+    await first.close();
+    const preview = await previewRun(createFileStore(dir), {
+      prd: new TextEncoder().encode('# one\n'),
+      backlog: () => {
+        throw new Error('a session that exists is not planned');
+      },
+    });
+    expect(preview.session?.id).toBe(id);
+    expect(preview.parent).toBeNull();
+    expect(preview.backlog).toEqual(backlog(['a', 'b'], ['b']));
+  });
+
+  it('shows the delta session with what it would carry over, writing nothing', async () => {
+    const dir = planDir();
+    const first = new SessionManager({ prdText: '# one\n', planDir: dir });
+    await first.initialize({ backlog: backlog(['a', 'b'], ['b']) });
+    const parent = first.currentSession!.metadata.id;
+    await first.close();
+    const preview = await previewRun(createFileStore(dir), {
+      prd: '# two\n',
+      backlog: () => backlog(['b', 'c']),
+    });
+    expect(preview.session).toBeNull();
+    expect(preview.parent?.id).toBe(parent);
+    expect(preview.carried).toEqual(['P1.M1.T1.S1']);
+    const statuses = createBacklogIndex(preview.backlog)
+      .subtasks()
+      .map((s) => s.status);
+    expect(statuses).toEqual(['Complete', 'Planned']);
+    expect(sessionsIn(dir)).toEqual([parent]);
+  });
 });

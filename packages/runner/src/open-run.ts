@@ -1,7 +1,9 @@
 import {
   carryOverComplete,
-  type SessionManager,
+  readSession,
+  SessionManager,
   type SessionState,
+  type SessionStore,
   type SessionSummary,
 } from '@savepoint/session';
 import { type Backlog, createBacklogIndex } from '@savepoint/task-schema';
@@ -158,6 +160,57 @@ export async function openRun(
     throw error;
   }
   return { state, config, carried };
+}
+
+/** Options of {@link previewRun}. */
+export interface PreviewRunOptions {
+  /** The PRD's text or exact bytes. */
+  readonly prd: string | Uint8Array;
+  /** The backlog a new session would get; called only when the PRD has no session. */
+  backlog(): Backlog | Promise<Backlog>;
+}
+
+/** What {@link previewRun} found. */
+export interface RunPreview {
+  /** The session a run would resume, or `null` when it would create one. */
+  readonly session: SessionSummary | null;
+  /** The latest session, parent of the delta session a run would create; else `null`. */
+  readonly parent: SessionSummary | null;
+  /** The backlog the run would work: the session's, or the new one with `carried` applied. */
+  readonly backlog: Backlog;
+  /** Subtasks the delta session would carry over from `parent` as Complete. */
+  readonly carried: readonly string[];
+}
+
+/**
+ * What {@link openRun} would open for a PRD, found without writing or locking anything: the
+ * PRD's session and its backlog, or the backlog of the session it would create (first, or a
+ * delta of the latest session with the parent's Complete subtasks carried over).
+ *
+ * @example
+ * const preview = await previewRun(createFileStore('plan'), { prd, backlog: () => plan(prd) });
+ * if (preview.session === null) console.log(`${preview.carried.length} carried over`);
+ * @throws SessionError from reading the store (`INCOMPLETE_SESSION`, `CORRUPT`, ...); what
+ *   `backlog()` throws
+ */
+export async function previewRun(
+  store: SessionStore,
+  options: PreviewRunOptions,
+): Promise<RunPreview> {
+  const sessions = new SessionManager({ store });
+  const session = await sessions.findSessionByPRD(options.prd);
+  if (session) {
+    const { backlog } = await readSession(session.path, { store });
+    return { session, parent: null, backlog, carried: [] };
+  }
+  const planned = await options.backlog();
+  const parent = await sessions.findLatestSession();
+  if (!parent) return { session: null, parent: null, backlog: planned, carried: [] };
+  const { backlog, carried } = carryOverComplete(
+    planned,
+    (await readSession(parent.path, { store })).backlog,
+  );
+  return { session: null, parent, backlog, carried };
 }
 
 function requireScope(backlog: Backlog, scope: string | undefined): void {

@@ -1,13 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import {
-  carryOverComplete,
-  findLatestSession,
-  findSessionByPRD,
-  readSession,
-} from '@savepoint/session';
+import { previewRun } from '@savepoint/runner';
+import { createFileStore } from '@savepoint/session';
 import { createBacklogIndex, formatOutline } from '@savepoint/task-schema';
-import { produceBacklog, readText } from './run.ts';
 import { single, UsageError } from '../options.ts';
+import { produceBacklog, readText } from './run.ts';
 import { type CliCommand, print } from './shared.ts';
 
 /** `savepoint plan <prd.md>`: the backlog a run would create, written nowhere. */
@@ -27,19 +24,15 @@ export const plan: CliCommand = {
     }
     const prdText = await readText(prdPath, 'PRD');
     const planDir = resolve((values['plan-dir'] as string | undefined) ?? 'plan');
-    const existing = await findSessionByPRD(planDir, prdText);
-    let backlog = existing
-      ? (await readSession(existing.path)).backlog
-      : await produceBacklog({ backlogPath, decompose }, prdPath, prdText);
-    let note = existing
-      ? `A run would resume session ${existing.id}; this is its backlog.`
-      : `A run would create the first session in ${planDir}.`;
-    const parent = existing ? null : await findLatestSession(planDir);
-    if (parent) {
-      const carried = carryOverComplete(backlog, (await readSession(parent.path)).backlog);
-      backlog = carried.backlog;
-      note = `A run would create a delta session of ${parent.id}, carrying over ${carried.carried.length} Complete subtask(s).`;
-    }
+    const { session, parent, backlog, carried } = await previewRun(createFileStore(planDir), {
+      prd: await readFile(prdPath),
+      backlog: () => produceBacklog({ backlogPath, decompose }, prdPath, prdText),
+    });
+    const note = session
+      ? `A run would resume session ${session.id}; this is its backlog.`
+      : parent
+        ? `A run would create a delta session of ${parent.id}, carrying over ${carried.length} Complete subtask(s).`
+        : `A run would create the first session in ${planDir}.`;
     const counts = createBacklogIndex(backlog).countByStatus();
     const subtasks = Object.values(counts).reduce((a, b) => a + b, 0);
     if (values.json) {
@@ -48,7 +41,7 @@ export const plan: CliCommand = {
         {
           prd: prdPath,
           planDir,
-          session: existing?.id ?? null,
+          session: session?.id ?? null,
           parent: parent?.id ?? null,
           subtasks,
           backlog,
