@@ -37,7 +37,7 @@ export async function runSession(
     groupOf: prefixGroups({ levels: 2 }),
   });
   // The opening line comes before the first progress line; the summary is printed once, on stdout,
-  // so the plain renderer's own closing line is muted.
+  // so the plain renderer writes no closing line of its own.
   io.stderr.write(
     `${state.isNew ? (state.isDelta ? 'New delta session' : 'New session') : 'Resuming session'} ${session.id}` +
       (state.isDelta && session.parentSession ? ` (parent ${session.parentSession})` : '') +
@@ -45,23 +45,18 @@ export async function runSession(
       ((config.concurrency ?? 1) > 1 ? `, ${config.concurrency} at once` : '') +
       '\n',
   );
-  let muted = false;
   const renderer = createRenderer({
     stream: {
-      write: (chunk: string) => muted || io.stderr.write(chunk),
+      write: (chunk: string) => io.stderr.write(chunk),
       isTTY: io.stderr.isTTY ?? false,
       ...(io.stderr.columns === undefined ? {} : { columns: io.stderr.columns }),
     },
     tracker,
     mode: options.progress,
     env: io.env,
+    summary: false,
   });
-  const stopRenderer = () => {
-    if (renderer.kind === 'plain') muted = true;
-    renderer.stop();
-  };
-  const say = (message: string) =>
-    muted ? io.stderr.write(`${message}\n`) : renderer.log(message);
+  const say = (message: string) => renderer.log(message);
 
   const driven = await drive<RunSummary>({
     config,
@@ -92,7 +87,7 @@ export async function runSession(
       flush: () => manager.flushUpdates(),
       save: () => saveBacklog(manager),
       summary: () => {
-        stopRenderer();
+        renderer.stop();
         const resume = resumeCommand({ ...options, session: session.id }, io.env);
         if (options.json) {
           const exitCode = shutdown.exitCode();
@@ -109,10 +104,10 @@ export async function runSession(
     }),
     force: () => {
       manager.flushSync();
-      stopRenderer();
+      renderer.stop();
     },
     cleanup: async () => {
-      stopRenderer();
+      renderer.stop();
       await manager.close().catch(() => undefined);
     },
   });
@@ -163,7 +158,7 @@ export async function runSession(
       qa,
       exitCode,
     };
-    stopRenderer();
+    renderer.stop();
     await manager.close();
     if (options.json) {
       io.stdout.write(`${JSON.stringify(result)}\n`);

@@ -104,6 +104,22 @@ describe('createPlainRenderer', () => {
     ).toBe(true);
   });
 
+  it('writes no summary on stop with summary: false, and still logs after stop', () => {
+    const { stream, tracker, lines } = setup({ total: 2 });
+    const renderer = createPlainRenderer({ stream, tracker, summary: false });
+    tracker.complete('P1.M1.T1.S1');
+    renderer.stop();
+    renderer.log('Interrupted.');
+    expect(lines()).toEqual([
+      '[0/2 0.0%] waiting',
+      '[1/2 50.0%] completed P1.M1.T1.S1',
+      'Interrupted.',
+    ]);
+    expect(() =>
+      createPlainRenderer({ stream, tracker, summary: 'no' as unknown as boolean }),
+    ).toThrow(TypeError);
+  });
+
   it('stops cleanly: no lines after stop, stop is idempotent', () => {
     const { stream, tracker, lines } = setup();
     const renderer = createPlainRenderer({ stream, tracker });

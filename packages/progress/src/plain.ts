@@ -9,6 +9,13 @@ import type { ItemEvent, Progress } from './tracker.ts';
 export interface PlainRendererOptions extends RendererBaseOptions {
   /** Least time between two status lines (completion and failure lines are never held back). @default 5000 */
   intervalMs?: number;
+  /**
+   * Whether `stop()` writes {@link summaryLine}; `false` for a caller that prints its own summary
+   * (elsewhere, or once for several renderers). Messages given to `log()` are still written after
+   * `stop()`.
+   * @default true
+   */
+  summary?: boolean;
 }
 
 /**
@@ -25,7 +32,8 @@ export interface PlainRendererOptions extends RendererBaseOptions {
  * A line is written at once for every completion and failure. A status line (`running`,
  * `waiting`, `done`) is written when the renderer starts and then, on an unref'd timer, at most
  * every `intervalMs` and only when the counts or the item in flight changed since the last line.
- * `stop()` writes {@link summaryLine}. No signal or exit listeners are added.
+ * `stop()` writes {@link summaryLine} unless `summary` is `false`. No signal or exit listeners are
+ * added.
  */
 export function createPlainRenderer(options: PlainRendererOptions): Renderer {
   checkBaseOptions('createPlainRenderer', options);
@@ -33,6 +41,11 @@ export function createPlainRenderer(options: PlainRendererOptions): Renderer {
   if (typeof intervalMs !== 'number' || !Number.isFinite(intervalMs) || intervalMs <= 0) {
     throw new TypeError(
       `createPlainRenderer: expected intervalMs to be a number > 0, got ${describeValue(intervalMs)}`,
+    );
+  }
+  if (options.summary !== undefined && typeof options.summary !== 'boolean') {
+    throw new TypeError(
+      `createPlainRenderer: expected summary to be a boolean, got ${describeValue(options.summary)}`,
     );
   }
   const { stream, tracker } = options;
@@ -84,7 +97,7 @@ export function createPlainRenderer(options: PlainRendererOptions): Renderer {
     stop() {
       if (isStopped) return;
       halt();
-      output.write(`${summaryLine(tracker.getProgress())}\n`, true);
+      if (options.summary !== false) output.write(`${summaryLine(tracker.getProgress())}\n`, true);
     },
   };
 }
