@@ -5,8 +5,9 @@ import {
   readSharedRunConfig,
   redactConnectionString,
 } from '@savepoint/store-postgres';
+import { execution } from '../args.ts';
 import { CliError } from '../errors.ts';
-import { nonEmpty, oneOf, single, UsageError, wholeNumber } from '../options.ts';
+import { single, UsageError, wholeNumber } from '../options.ts';
 import { pickSession, withPostgres } from '../store.ts';
 import { DEFAULT_LEASE_MS, workShared } from '../work.ts';
 import type { CliCommand } from './shared.ts';
@@ -26,26 +27,13 @@ export const work: CliCommand = {
   },
   positionals: false,
   async run(values, _positionals, io) {
-    const concurrency = wholeNumber(values.concurrency as string | undefined, '--concurrency', 0);
+    const { exec, simulateMs, output, json, concurrency } = execution(values);
     const leaseMs = wholeNumber(
       values['lease-ms'] as string | undefined,
       '--lease-ms',
       DEFAULT_LEASE_MS,
     );
-    if (values.concurrency !== undefined && concurrency === 0)
-      throw new UsageError('--concurrency must be 1 or more');
     if (leaseMs < 100) throw new UsageError(`--lease-ms must be 100 or more, got ${leaseMs}`);
-    const exec = values.exec === undefined ? undefined : nonEmpty(values.exec as string, '--exec');
-    if (exec !== undefined && values.simulate !== undefined)
-      throw new UsageError('--exec and --simulate cannot be used together');
-    const simulateMs =
-      values.simulate === undefined
-        ? undefined
-        : wholeNumber(values.simulate as string, '--simulate', 0);
-    const output = oneOf((values.output as string | undefined) ?? 'quiet', '--output', [
-      'quiet',
-      'stream',
-    ]);
     return withPostgres(values, io.env, 'work', async (pg) => {
       const session = await pickSession(pg.store, values.session as string | undefined);
       const config = mergeRunConfig(await readSharedRunConfig(pg.store, session.id), { exec });
@@ -54,7 +42,7 @@ export const work: CliCommand = {
           `session ${session.id} has no stored worker command: give --exec CMD (or start it with savepoint run --store URL --exec CMD)`,
         );
       }
-      const slots = values.concurrency === undefined ? (config.concurrency ?? 1) : concurrency;
+      const slots = concurrency ?? config.concurrency ?? 1;
       return await workShared(
         pg.store,
         session.id,
@@ -65,7 +53,7 @@ export const work: CliCommand = {
           simulateMs,
           planDir: pg.planDir,
           output,
-          json: (values.json as boolean | undefined) ?? false,
+          json,
           opening: `Joining session ${session.id} in ${redactConnectionString(pg.url)} as ${slots} worker(s) ${hostname()}/${process.pid}/1..${slots}, lease ${leaseMs} ms`,
         },
         io,
