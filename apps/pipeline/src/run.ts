@@ -1,6 +1,6 @@
 import { createRenderer, ProgressTracker, prefixGroups, summaryLine } from '@savepoint/progress';
 import { createRunner, type RunConfig, type RunSummary, runQaStep } from '@savepoint/runner';
-import type { SessionManager } from '@savepoint/session';
+import type { SessionManager, SessionState } from '@savepoint/session';
 import { summarizeCounts } from '@savepoint/task-schema';
 import type { ExecutionOptions } from './args.ts';
 import { drive, GRACE_MS } from './drive.ts';
@@ -39,7 +39,7 @@ export async function runSession(
   // The opening line comes before the first progress line; the summary is printed once, on stdout,
   // so the plain renderer writes no closing line of its own.
   io.stderr.write(
-    `${state.isNew ? (state.isDelta ? 'New delta session' : 'New session') : 'Resuming session'} ${session.id}` +
+    `${sessionOpening(state)} ${session.id}` +
       (state.isDelta && session.parentSession ? ` (parent ${session.parentSession})` : '') +
       (scope ? `, scope ${scope}` : '') +
       ((config.concurrency ?? 1) > 1 ? `, ${config.concurrency} at once` : '') +
@@ -190,6 +190,12 @@ export async function runSession(
       recovered: done?.recovered ?? [],
     };
   }
+}
+
+/** How the opening line names a session: new, new delta, or resumed. */
+export function sessionOpening(state: SessionState): string {
+  if (!state.isNew) return 'Resuming session';
+  return state.isDelta ? 'New delta session' : 'New session';
 }
 
 async function saveBacklog(manager: SessionManager): Promise<void> {

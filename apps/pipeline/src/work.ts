@@ -2,40 +2,34 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { RunConfig } from '@savepoint/runner';
 import { readSession } from '@savepoint/session';
-import {
-  type PostgresStore,
-  type SharedWorkSummary,
-  workSharedSession,
-} from '@savepoint/store-postgres';
+import { type SharedWorkSummary, workSharedSession } from '@savepoint/store-postgres';
 import { createBacklogIndex, summarizeCounts } from '@savepoint/task-schema';
+import type { ExecutionOptions } from './args.ts';
 import { drive } from './drive.ts';
 import { CliError } from './errors.ts';
 import type { Io } from './run.ts';
+import type { PostgresOpen } from './store.ts';
 
 /** The lease of a claim unless `--lease-ms` says otherwise. */
 export const DEFAULT_LEASE_MS = 30_000;
 
 /** How this process works a shared session. */
-export interface SharedRunOptions {
+export interface SharedRunOptions extends Pick<ExecutionOptions, 'simulateMs' | 'output' | 'json'> {
   /** Worker slots of this process. */
   concurrency: number;
   leaseMs: number;
-  simulateMs: number | undefined;
-  /** The local folder under which `workers/<session>/<host>-<pid>-<n>/` holds logs. */
-  planDir: string;
-  output: 'stream' | 'quiet';
-  json: boolean;
   /** The opening line, printed on stderr. */
   opening: string;
 }
 
 /**
- * Works session `id` of the PostgreSQL store with `concurrency` worker slots until nothing in
+ * Works session `id` of the PostgreSQL store with `concurrency` worker slots (logs under
+ * `<plan-dir>/workers/<id>/`) until nothing in
  * scope can become ready any more. SIGINT/SIGTERM give the subtasks held back at once and exit
  * 130/143 from the shutdown hooks. Returns 1 when subtasks in scope are Failed, else 0.
  */
 export async function workShared(
-  store: PostgresStore,
+  { store, planDir }: PostgresOpen,
   id: string,
   config: RunConfig,
   options: SharedRunOptions,
@@ -59,7 +53,7 @@ export async function workShared(
         ...context,
         workerId: `${hostname()}/${process.pid}`,
         concurrency: options.concurrency,
-        workDir: join(options.planDir, 'workers', id),
+        workDir: join(planDir, 'workers', id),
         leaseMs: options.leaseMs,
         retries: config.retries ?? 2,
         ...(config.scope === undefined ? {} : { scope: config.scope }),

@@ -15,7 +15,7 @@ import {
 import { EXECUTION_SPEC, type ExecutionOptions, execution } from '../args.ts';
 import { CliError, EXIT } from '../errors.ts';
 import { nonEmpty, single, UsageError } from '../options.ts';
-import { type Io, runSession } from '../run.ts';
+import { type Io, runSession, sessionOpening } from '../run.ts';
 import { type PostgresOpen, pickSession, storeUrl, withPostgres } from '../store.ts';
 import { DEFAULT_LEASE_MS, workShared } from '../work.ts';
 import type { CliCommand } from './shared.ts';
@@ -144,27 +144,15 @@ async function execute(
 ): Promise<number> {
   if (!pg) return runSession(manager, config, command, io);
   await manager.close();
-  const what = state.isNew
-    ? state.isDelta
-      ? 'New delta session'
-      : 'New session'
-    : 'Resuming session';
   const concurrency = config.concurrency ?? 1;
+  const opening =
+    `${sessionOpening(state)} ${state.metadata.id} in ${redactConnectionString(pg.url)}` +
+    `${config.scope ? `, scope ${config.scope}` : ''}, ${concurrency} worker(s)`;
   return workShared(
-    pg.store,
+    pg,
     state.metadata.id,
     config,
-    {
-      concurrency,
-      leaseMs: DEFAULT_LEASE_MS,
-      simulateMs: command.simulateMs,
-      planDir: resolve(command.planDir),
-      output: command.output,
-      json: command.json,
-      opening:
-        `${what} ${state.metadata.id} in ${redactConnectionString(pg.url)}` +
-        `${config.scope ? `, scope ${config.scope}` : ''}, ${concurrency} worker(s)`,
-    },
+    { ...command, concurrency, leaseMs: DEFAULT_LEASE_MS, opening },
     io,
   );
 }

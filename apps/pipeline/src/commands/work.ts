@@ -44,14 +44,13 @@ export const work: CliCommand = {
       }
       const slots = concurrency ?? config.concurrency ?? 1;
       return await workShared(
-        pg.store,
+        pg,
         session.id,
         config,
         {
           concurrency: slots,
           leaseMs,
           simulateMs,
-          planDir: pg.planDir,
           output,
           json,
           opening: `Joining session ${session.id} in ${redactConnectionString(pg.url)} as ${slots} worker(s) ${hostname()}/${process.pid}/1..${slots}, lease ${leaseMs} ms`,
