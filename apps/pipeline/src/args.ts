@@ -12,7 +12,7 @@ export { UsageError } from './options.ts';
 
 export type ProgressMode = 'auto' | 'always' | 'never';
 
-/** Options shared by `run` and `resume`: how the work is done. */
+/** Options shared by `run` and `resume` (and, in part, `work`): how the work is done. */
 export interface ExecutionOptions {
   planDir: string;
   /** `--store`: a PostgreSQL URL (`SAVEPOINT_STORE` applies when absent). */
@@ -51,7 +51,7 @@ export const EXECUTION_SPEC = {
 
 type ExecutionValues = ReturnType<typeof parseOptions<typeof EXECUTION_SPEC>>['values'];
 
-/** The {@link ExecutionOptions} of parsed `run` or `resume` options, or a {@link UsageError}. */
+/** The {@link ExecutionOptions} of parsed `run`, `resume` or `work` options; else a UsageError. */
 export function execution(parsed: Record<string, string | boolean | undefined>): ExecutionOptions {
   const values = parsed as ExecutionValues;
   const { exec, simulate } = values;

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { decomposePrd } from '@savepoint/decompose';
 import { type OpenedRun, openRun, RunnerError, runPlanner } from '@savepoint/runner';
-import { createFileStore, SessionManager, type SessionSummary } from '@savepoint/session';
+import { SessionManager, type SessionSummary } from '@savepoint/session';
 import { createShutdown, settleWork } from '@savepoint/shutdown';
 import { readSharedRunConfig, redactConnectionString } from '@savepoint/store-postgres';
 import {
@@ -16,7 +16,7 @@ import { EXECUTION_SPEC, type ExecutionOptions, execution } from '../args.ts';
 import { CliError, EXIT } from '../errors.ts';
 import { nonEmpty, single, UsageError } from '../options.ts';
 import { type Io, runSession, sessionOpening } from '../run.ts';
-import { type PostgresOpen, pickSession, storeUrl, withPostgres } from '../store.ts';
+import { pickSession, type Store, storeUrl, withStore } from '../store.ts';
 import { DEFAULT_LEASE_MS, workShared } from '../work.ts';
 import type { CliCommand } from './shared.ts';
 
@@ -32,16 +32,15 @@ export const run: CliCommand = {
     if (decompose !== undefined) nonEmpty(decompose, '--decompose');
     const command = execution(values);
     const prdText = await readText(prdPath, 'PRD');
-    return withRunStore(command, io, 'run', async (pg) => {
-      const place = pg ? { store: pg.store } : { planDir: resolve(command.planDir) };
-      const manager = new SessionManager({ prdPath, ...place });
+    return withRunStore(command, io, async (store) => {
+      const manager = new SessionManager({ prdPath, store: store.store });
       // Sessions are named after the hash of the PRD's bytes, whatever its encoding.
       const opened = await openRun(manager, {
-        ...openOptions(command, pg),
+        ...openOptions(command, store),
         prd: await readFile(prdPath),
         backlog: () => produceBacklog({ backlogPath, decompose }, prdPath, prdText),
         onExisting: (existing) => {
-          if (pg || (backlogPath === undefined && decompose === undefined)) return;
+          if (store.kind !== 'file' || (backlogPath ?? decompose) === undefined) return;
           const given = backlogPath !== undefined ? '--backlog' : '--decompose';
           io.stderr.write(
             `Session ${existing.id} already exists for this PRD: resuming it; ${given} is only used for a new session\n`,
@@ -53,7 +52,7 @@ export const run: CliCommand = {
         const parent = state.metadata.parentSession;
         io.stderr.write(`Carried over ${carried.length} Complete subtask(s) from ${parent}\n`);
       }
-      return execute(manager, opened, command, io, pg);
+      return execute(manager, opened, command, io, store);
     });
   },
 };
@@ -64,14 +63,11 @@ export const resume: CliCommand = {
   positionals: false,
   async run(values, _positionals, io) {
     const command = execution(values);
-    return withRunStore(command, io, 'resume', async (pg) => {
-      const planDir = resolve(command.planDir);
-      const store = pg?.store ?? createFileStore(planDir);
-      const target = await pickSession(store, values.session as string | undefined);
-      const prdPath = join(target.path, 'prd_snapshot.md');
-      const manager = new SessionManager(pg ? { store: pg.store } : { planDir, prdPath });
-      const opened = await openRun(manager, { ...openOptions(command, pg), session: target });
-      return execute(manager, opened, command, io, pg);
+    return withRunStore(command, io, async (store) => {
+      const target = await pickSession(store.store, values.session as string | undefined);
+      const manager = new SessionManager({ store: store.store });
+      const opened = await openRun(manager, { ...openOptions(command, store), session: target });
+      return execute(manager, opened, command, io, store);
     });
   },
 };
@@ -103,30 +99,28 @@ export const validate: CliCommand = {
   },
 };
 
-/** Runs `work` with the database of a `--store` URL open, or with none for a plan folder. */
+/** Runs `work` with the store of `--store` or of the plan folder open; `--qa` needs the latter. */
 async function withRunStore(
   command: ExecutionOptions,
   io: Io,
-  name: string,
-  work: (pg: PostgresOpen | undefined) => Promise<number>,
+  work: (store: Store) => Promise<number>,
 ): Promise<number> {
   const flags = { store: command.store, 'plan-dir': command.planDir };
-  if (storeUrl(flags, io.env) === undefined) return work(undefined);
-  if (command.qa !== undefined) {
+  if (command.qa !== undefined && storeUrl(flags, io.env) !== undefined) {
     throw new UsageError(
       '--qa is not available with --store: run the QA step once the session is done',
     );
   }
-  return withPostgres(flags, io.env, name, work);
+  return withStore(flags, io.env, work);
 }
 
-function openOptions(command: ExecutionOptions, pg: PostgresOpen | undefined) {
+function openOptions(command: ExecutionOptions, { kind, store }: Store) {
   const { exec, retries, concurrency, scope } = command;
   return {
     given: { exec, retries, concurrency, scope },
     hasWorker: command.simulateMs !== undefined,
-    ...(pg
-      ? { readConfig: (found: SessionSummary) => readSharedRunConfig(pg.store, found.id) }
+    ...(kind === 'postgres'
+      ? { readConfig: (found: SessionSummary) => readSharedRunConfig(store, found.id) }
       : {}),
   };
 }
@@ -140,16 +134,16 @@ async function execute(
   { state, config }: OpenedRun,
   command: ExecutionOptions,
   io: Io,
-  pg: PostgresOpen | undefined,
+  store: Store,
 ): Promise<number> {
-  if (!pg) return runSession(manager, config, command, io);
+  if (store.kind === 'file') return runSession(manager, config, command, io);
   await manager.close();
   const concurrency = config.concurrency ?? 1;
   const opening =
-    `${sessionOpening(state)} ${state.metadata.id} in ${redactConnectionString(pg.url)}` +
+    `${sessionOpening(state)} ${state.metadata.id} in ${redactConnectionString(store.url)}` +
     `${config.scope ? `, scope ${config.scope}` : ''}, ${concurrency} worker(s)`;
   return workShared(
-    pg,
+    store,
     state.metadata.id,
     config,
     { ...command, concurrency, leaseMs: DEFAULT_LEASE_MS, opening },
