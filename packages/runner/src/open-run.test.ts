@@ -56,6 +56,15 @@ function backlog(titles: string[], done: string[] = []): Backlog {
   } as unknown as Backlog;
 }
 
+/** Creates and closes the session of PRD `# one` in `dir`; returns its metadata. */
+async function firstSession(dir: string, first: Backlog) {
+  const manager = new SessionManager({ prdText: '# one\n', planDir: dir });
+  await manager.initialize({ backlog: first });
+  const metadata = manager.currentSession!.metadata;
+  await manager.close();
+  return metadata;
+}
+
 async function failure(promise: Promise<unknown>): Promise<RunnerError> {
   const error = await promise.then(
     () => undefined,
@@ -103,10 +112,7 @@ describe('openRun', () => {
 
   it('resumes the PRD session with its stored configuration and without planning', async () => {
     const dir = planDir();
-    const first = new SessionManager({ prdText: '# one\n', planDir: dir });
-    await first.initialize({ backlog: backlog(['a']) });
-    const path = first.currentSession!.metadata.path;
-    await first.close();
+    const { path } = await firstSession(dir, backlog(['a']));
     await writeRunConfig(path, { exec: 'make item', retries: 4 });
 
     const seen: SessionSummary[] = [];
@@ -128,9 +134,7 @@ describe('openRun', () => {
 
   it('carries the Complete subtasks of the parent over into a delta session', async () => {
     const dir = planDir();
-    const first = new SessionManager({ prdText: '# one\n', planDir: dir });
-    await first.initialize({ backlog: backlog(['a', 'b'], ['a']) });
-    await first.close();
+    await firstSession(dir, backlog(['a', 'b'], ['a']));
 
     const manager = new SessionManager({ prdText: '# two\n', planDir: dir });
     const opened = await openRun(manager, {
@@ -232,10 +236,7 @@ describe('previewRun', () => {
 
   it("shows the PRD's session and its backlog without planning", async () => {
     const dir = planDir();
-    const first = new SessionManager({ prdText: '# one\n', planDir: dir });
-    await first.initialize({ backlog: backlog(['a', 'b'], ['b']) });
-    const id = first.currentSession!.metadata.id;
-    await first.close();
+    const { id } = await firstSession(dir, backlog(['a', 'b'], ['b']));
     const preview = await previewRun(createFileStore(dir), {
       prd: new TextEncoder().encode('# one\n'),
       backlog: () => {
@@ -249,10 +250,7 @@ describe('previewRun', () => {
 
   it('shows the delta session with what it would carry over, writing nothing', async () => {
     const dir = planDir();
-    const first = new SessionManager({ prdText: '# one\n', planDir: dir });
-    await first.initialize({ backlog: backlog(['a', 'b'], ['b']) });
-    const parent = first.currentSession!.metadata.id;
-    await first.close();
+    const { id: parent } = await firstSession(dir, backlog(['a', 'b'], ['b']));
     const preview = await previewRun(createFileStore(dir), {
       prd: '# two\n',
       backlog: () => backlog(['b', 'c']),

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { readSession, SessionManager } from '@savepoint/session';
 import type { Backlog, Subtask } from '@savepoint/task-schema';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { backlogOf } from '../test/backlog.ts';
 import { commandWorker, runCommand } from './command-worker.ts';
 import { blockedSubtasks } from './report.ts';
 import { createRunner, type RunnerOptions } from './runner.ts';
@@ -19,40 +20,7 @@ afterEach(() => {
 
 /** One task with subtasks S1..Sn; `deps[i]` lists the indexes subtask i depends on. */
 function backlog(deps: number[][]): Backlog {
-  const id = (i: number) => `P1.M1.T1.S${i + 1}`;
-  const box = (type: string, itemId: string) => ({
-    type,
-    id: itemId,
-    title: `${type} title`,
-    status: 'Planned',
-    description: `${type} description`,
-  });
-  return {
-    backlog: [
-      {
-        ...box('Phase', 'P1'),
-        milestones: [
-          {
-            ...box('Milestone', 'P1.M1'),
-            tasks: [
-              {
-                ...box('Task', 'P1.M1.T1'),
-                subtasks: deps.map((list, i) => ({
-                  type: 'Subtask',
-                  id: id(i),
-                  title: `subtask ${i + 1}`,
-                  status: 'Planned',
-                  story_points: 1,
-                  dependencies: list.map(id),
-                  context_scope: `scope ${i + 1}`,
-                })),
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  } as unknown as Backlog;
+  return backlogOf(deps);
 }
 
 async function open(deps: number[][]): Promise<SessionManager> {

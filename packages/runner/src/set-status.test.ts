@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { readSession, SessionManager } from '@savepoint/session';
 import { type Backlog, createBacklogIndex } from '@savepoint/task-schema';
 import { afterEach, describe, expect, it } from 'vitest';
+import { backlogOf } from '../test/backlog.ts';
 import { createRunner } from './runner.ts';
 import { setItemStatus } from './set-status.ts';
 
@@ -15,38 +16,7 @@ afterEach(() => {
 
 /** Task T1 with three subtasks and task T2 with none, under P1.M1. */
 function backlog(): Backlog {
-  const box = (type: string, id: string) => ({
-    type,
-    id,
-    title: `${type} ${id}`,
-    status: 'Planned',
-    description: `about ${id}`,
-  });
-  const subtasks = [1, 2, 3].map((n) => ({
-    type: 'Subtask',
-    id: `P1.M1.T1.S${n}`,
-    title: `subtask ${n}`,
-    status: 'Planned',
-    story_points: 1,
-    dependencies: [],
-    context_scope: `scope ${n}`,
-  }));
-  return {
-    backlog: [
-      {
-        ...box('Phase', 'P1'),
-        milestones: [
-          {
-            ...box('Milestone', 'P1.M1'),
-            tasks: [
-              { ...box('Task', 'P1.M1.T1'), subtasks },
-              { ...box('Task', 'P1.M1.T2'), subtasks: [] },
-            ],
-          },
-        ],
-      },
-    ],
-  } as unknown as Backlog;
+  return backlogOf([[], [], []], []);
 }
 
 async function open(): Promise<SessionManager> {
