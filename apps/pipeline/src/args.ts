@@ -1,11 +1,4 @@
-import {
-  nonEmpty,
-  oneOf,
-  type parseOptions,
-  type Spec,
-  UsageError,
-  wholeNumber,
-} from './options.ts';
+import { nonEmpty, oneOf, UsageError, wholeNumber } from './options.ts';
 
 export { USAGE } from './help.ts';
 export { UsageError } from './options.ts';
@@ -32,28 +25,9 @@ export interface ExecutionOptions {
   flush: 'subtask' | 'change';
 }
 
-/** The options of `run` and `resume`, as `parseArgs` takes them. */
-export const EXECUTION_SPEC = {
-  'plan-dir': { type: 'string' },
-  store: { type: 'string' },
-  exec: { type: 'string' },
-  simulate: { type: 'string' },
-  concurrency: { type: 'string' },
-  output: { type: 'string' },
-  retries: { type: 'string' },
-  scope: { type: 'string' },
-  qa: { type: 'string' },
-  progress: { type: 'string' },
-  json: { type: 'boolean' },
-  flush: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies Spec;
-
-type ExecutionValues = ReturnType<typeof parseOptions<typeof EXECUTION_SPEC>>['values'];
-
 /** The {@link ExecutionOptions} of parsed `run`, `resume` or `work` options; else a UsageError. */
 export function execution(parsed: Record<string, string | boolean | undefined>): ExecutionOptions {
-  const values = parsed as ExecutionValues;
+  const values = parsed as Partial<Record<string, string>> & { json?: boolean };
   const { exec, simulate } = values;
   if (exec !== undefined && simulate !== undefined) {
     throw new UsageError('--exec and --simulate cannot be used together');

@@ -1,3 +1,5 @@
+import type { Spec } from './options.ts';
+
 const STORE_OPTION = `  --store URL        a postgres:// or postgresql:// URL: the sessions are in that database instead
                      of the plan folder (default: $SAVEPOINT_STORE; the flag wins)`;
 
@@ -29,7 +31,10 @@ const SESSION_OPTIONS = `  --plan-dir DIR     where sessions live (default ./pla
 ${STORE_OPTION}
   --session ID       which session: folder name, sequence number or PRD hash (default: the latest)`;
 
-/** The help text of each command, printed by `savepoint <command> --help`. */
+/**
+ * The help text of each command, printed by `savepoint <command> --help`. It is also the parser's
+ * spec: a command takes exactly the options its help lists (see {@link optionSpec}).
+ */
 export const HELP: Readonly<Record<string, string>> = {
   run: `Usage: savepoint run <prd.md> [options]
 
@@ -57,7 +62,10 @@ ${SESSION_OPTIONS}
   --tree             the whole backlog as an outline`,
   validate: `Usage: savepoint validate <tasks.json | session folder> [--json]
 
-Checks a backlog file against the schema and the dependency graph; exit 2 when it is invalid.`,
+Checks a backlog file against the schema and the dependency graph; exit 2 when it is invalid.
+
+Options:
+  --json             print the result and every issue as one JSON object`,
   sessions: `Usage: savepoint sessions [--plan-dir DIR | --store URL] [--json]
 
 Lists the sessions of a plan folder (or of the --store database) with their progress; a damaged
@@ -108,9 +116,15 @@ with its journal applied, prd_snapshot.md and run.json. Prints the new session's
 
 Options:
 ${STORE_OPTION}`,
-  plan: `Usage: savepoint plan <prd.md> [--backlog FILE | --decompose CMD] [--json]
+  plan: `Usage: savepoint plan <prd.md> [--plan-dir DIR] [--backlog FILE | --decompose CMD] [--json]
 
-Shows the backlog a run of this PRD would create, as an outline or --json. Writes nothing.`,
+Shows the backlog a run of this PRD would create, as an outline or --json. Writes nothing.
+
+Options:
+  --plan-dir DIR     the plan folder whose sessions decide new, delta or resume (default ./plan)
+  --backlog FILE     use this tasks.json for a new session instead of decomposing the PRD
+  --decompose CMD    run CMD (PRD path in SAVEPOINT_PRD); its stdout is the backlog for a new session
+  --json             print the PRD, the session it would use and the backlog as one JSON object`,
   show: `Usage: savepoint show <id> [--plan-dir DIR | --store URL] [--session ID] [--json]
 
 Shows one item: its ancestors, status, dependencies with their statuses and its context_scope.
@@ -163,6 +177,19 @@ savepoint --version prints the version.
 Exit codes: 0 done, 1 some subtasks or QA failed, 2 usage or input error (a malformed --store
 URL too), 3 session locked by another process, 4 the environment failed (disk full, read-only,
 permission, a database that cannot be reached), 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP.`;
+
+/**
+ * The `parseArgs` options of command `name`, read from its help: every line that starts with two
+ * spaces and `--name` lists an option, which takes a value when a placeholder follows the name
+ * (`--plan-dir DIR`). `--help` and `-h` are always accepted.
+ */
+export function optionSpec(name: string): Spec {
+  const spec: Spec = { help: { type: 'boolean', short: 'h' } };
+  for (const [, option, value] of HELP[name]!.matchAll(/^ {2}--([a-z-]+)( [A-Z]+)?/gm)) {
+    spec[option!] = { type: value === undefined ? 'boolean' : 'string' };
+  }
+  return spec;
+}
 
 /** The help for `topic` (a command name), or the global help. */
 export function helpText(topic?: string): string {

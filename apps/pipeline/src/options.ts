@@ -47,14 +47,6 @@ function describeParseError(error: Error & { code?: string }): string {
   return error.message.split('\n')[0]!;
 }
 
-/** Options every command that reads a session takes. */
-export const SESSION_SPEC = {
-  'plan-dir': { type: 'string' },
-  store: { type: 'string' },
-  session: { type: 'string' },
-  json: { type: 'boolean' },
-} as const satisfies Spec;
-
 /** A whole number of 0 or more from an option's text, or `fallback` when it was not given. */
 export function wholeNumber(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HELP } from '../src/help.ts';
+import { HELP, optionSpec } from '../src/help.ts';
 import {
   APP_DIR,
   makePrd,
@@ -61,6 +61,47 @@ describe('help', () => {
     const global = await runCli(['--help'], w.dir);
     expect(global.code).toBe(0);
     expect(global.stdout).toContain('Commands:');
+  });
+
+  it('each command takes exactly the options its help lists', () => {
+    const exec = ['plan-dir', 'store', 'exec', 'simulate', 'concurrency', 'retries', 'scope'];
+    const shown = ['output', 'qa', 'progress', 'json', 'flush'];
+    const session = ['plan-dir', 'store', 'session', 'json'];
+    const expected: Record<string, string[]> = {
+      run: ['backlog', 'decompose', ...exec, ...shown],
+      resume: ['session', ...exec, ...shown],
+      status: [...session, 'tree'],
+      validate: ['json'],
+      sessions: ['plan-dir', 'store', 'json'],
+      work: [
+        'store',
+        'session',
+        'concurrency',
+        'exec',
+        'simulate',
+        'lease-ms',
+        'plan-dir',
+        'output',
+        'json',
+      ],
+      export: ['store', 'session'],
+      import: ['store'],
+      plan: ['plan-dir', 'backlog', 'decompose', 'json'],
+      show: session,
+      next: [...session, 'scope'],
+      'set-status': session,
+    };
+    const switches = new Set(['json', 'tree']);
+    for (const [name, options] of Object.entries(expected)) {
+      const spec = optionSpec(name);
+      expect(Object.keys(spec).sort(), name).toEqual([...options, 'help'].sort());
+      for (const option of options) {
+        expect(spec[option]!.type, `${name} --${option}`).toBe(
+          switches.has(option) ? 'boolean' : 'string',
+        );
+      }
+    }
+    expect(Object.keys(expected).sort()).toEqual(Object.keys(HELP).sort());
   });
 
   it('bare savepoint prints the help on stderr and exits 2', async () => {

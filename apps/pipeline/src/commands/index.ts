@@ -1,3 +1,4 @@
+import { optionSpec } from '../help.ts';
 import { none, parseOptions } from '../options.ts';
 import type { Io } from '../run.ts';
 import { next } from './next.ts';
@@ -28,7 +29,7 @@ export const COMMANDS: Readonly<Record<string, CliCommand>> = {
 /** Parses `args` for the command `name` (one of {@link COMMANDS}) and runs it. */
 export async function runCommand(name: string, args: readonly string[], io: Io): Promise<number> {
   const command = COMMANDS[name]!;
-  const { values, positionals } = parseOptions(args, command.options);
+  const { values, positionals } = parseOptions(args, optionSpec(name));
   if (command.positionals === false) none(positionals, name);
   return command.run(values, positionals, io);
 }

@@ -1,11 +1,10 @@
 import { blockedSubtasks } from '@savepoint/runner';
 import { CliError } from '../errors.ts';
 import { withStore } from '../store.ts';
-import { type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
+import { type CliCommand, print, readChosen } from './shared.ts';
 
 /** `savepoint next`: the subtasks that are ready now, in the order a run takes them. */
 export const next: CliCommand = {
-  options: { ...SESSION_SPEC, scope: { type: 'string' } },
   positionals: false,
   async run(values, _positionals, io) {
     const { snapshot, index } = await withStore(values, io.env, (store) =>

@@ -9,12 +9,6 @@ import { type CliCommand, print } from './shared.ts';
 
 /** `savepoint plan <prd.md>`: the backlog a run would create, written nowhere. */
 export const plan: CliCommand = {
-  options: {
-    'plan-dir': { type: 'string' },
-    backlog: { type: 'string' },
-    decompose: { type: 'string' },
-    json: { type: 'boolean' },
-  },
   async run(values, positionals, io) {
     const prdPath = resolve(single(positionals, 'plan', '<prd.md>'));
     const backlogPath = values.backlog as string | undefined;

@@ -12,7 +12,7 @@ import {
   parseBacklog,
   safeParseBacklog,
 } from '@savepoint/task-schema';
-import { EXECUTION_SPEC, type ExecutionOptions, execution } from '../args.ts';
+import { type ExecutionOptions, execution } from '../args.ts';
 import { CliError, EXIT } from '../errors.ts';
 import { nonEmpty, single, UsageError } from '../options.ts';
 import { type Io, runSession, sessionOpening } from '../run.ts';
@@ -22,7 +22,6 @@ import type { CliCommand } from './shared.ts';
 
 /** `savepoint run <prd.md>`: works through the PRD's backlog in its session. */
 export const run: CliCommand = {
-  options: { ...EXECUTION_SPEC, backlog: { type: 'string' }, decompose: { type: 'string' } },
   async run(values, positionals, io) {
     const prdPath = resolve(single(positionals, 'run', '<prd.md>'));
     const { backlog: backlogPath, decompose } = values as { backlog?: string; decompose?: string };
@@ -59,7 +58,6 @@ export const run: CliCommand = {
 
 /** `savepoint resume`: continues a session without re-planning. */
 export const resume: CliCommand = {
-  options: { ...EXECUTION_SPEC, session: { type: 'string' } },
   positionals: false,
   async run(values, _positionals, io) {
     const command = execution(values);
@@ -74,7 +72,6 @@ export const resume: CliCommand = {
 
 /** `savepoint validate <tasks.json | session folder>`: checks a backlog file. */
 export const validate: CliCommand = {
-  options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   async run(values, positionals, io) {
     const target = single(positionals, 'validate', '<tasks.json | session folder>');
     let file = resolve(target);

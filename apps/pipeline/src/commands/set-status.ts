@@ -4,7 +4,7 @@ import type { Status } from '@savepoint/task-schema';
 import { noItem } from '../errors.ts';
 import { UsageError } from '../options.ts';
 import { pickSession, withStore } from '../store.ts';
-import { type CliCommand, print, SESSION_SPEC } from './shared.ts';
+import { type CliCommand, print } from './shared.ts';
 
 /** The statuses a person may set; the in-flight ones belong to a run. */
 const SETTABLE: readonly Status[] = ['Planned', 'Complete', 'Failed', 'Obsolete'];
@@ -14,7 +14,6 @@ const SETTABLE: readonly Status[] = ['Planned', 'Complete', 'Failed', 'Obsolete'
  * subtasks all get the status, and the container rolls up from them.
  */
 export const setStatus: CliCommand = {
-  options: SESSION_SPEC,
   async run(values, positionals, io) {
     if (positionals.length !== 2) {
       throw new UsageError(

@@ -1,14 +1,10 @@
 import { readSession, type SessionSnapshot } from '@savepoint/session';
 import { type BacklogIndex, createBacklogIndex } from '@savepoint/task-schema';
-import type { Spec } from '../options.ts';
 import type { Io } from '../run.ts';
 import { pickSession, type Store } from '../store.ts';
 
-export { SESSION_SPEC } from '../options.ts';
-
 /** What a command module gives the command table. */
 export interface CliCommand {
-  options: Spec;
   /** `false` for a command that takes no positional arguments. */
   positionals?: false;
   run(

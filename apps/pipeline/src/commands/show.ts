@@ -2,11 +2,10 @@ import { itemOverview } from '@savepoint/runner';
 import { noItem } from '../errors.ts';
 import { single } from '../options.ts';
 import { withStore } from '../store.ts';
-import { type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
+import { type CliCommand, print, readChosen } from './shared.ts';
 
 /** `savepoint show <id>`: one item with its ancestors, dependencies and context. */
 export const show: CliCommand = {
-  options: SESSION_SPEC,
   async run(values, positionals, io) {
     const id = single(positionals, 'show', '<id>');
     const { snapshot, index } = await withStore(values, io.env, (store) =>

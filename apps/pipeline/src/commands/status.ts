@@ -5,14 +5,13 @@ import { readSessions } from '@savepoint/session';
 import { formatOutline, type Status, summarizeCounts } from '@savepoint/task-schema';
 import { describeError } from '../errors.ts';
 import { type Store, withStore } from '../store.ts';
-import { type CliCommand, print, readChosen, SESSION_SPEC } from './shared.ts';
+import { type CliCommand, print, readChosen } from './shared.ts';
 
 const LISTED = 20;
 const UNKNOWN = { total: null, completed: null, failed: null, percentage: null };
 
 /** `savepoint status`: where a session stands, with the fields `run --json` reports. */
 export const status: CliCommand = {
-  options: { ...SESSION_SPEC, tree: { type: 'boolean' } },
   positionals: false,
   async run(values, _positionals, io) {
     const { snapshot, index, qaFailed } = await withStore(values, io.env, async (store) => {
@@ -63,7 +62,6 @@ export const status: CliCommand = {
 
 /** `savepoint sessions`: every session of a plan folder; a damaged one is listed as damaged. */
 export const sessions: CliCommand = {
-  options: { 'plan-dir': { type: 'string' }, store: { type: 'string' }, json: { type: 'boolean' } },
   positionals: false,
   async run(values, _positionals, io) {
     return withStore(values, io.env, async ({ store }) => {

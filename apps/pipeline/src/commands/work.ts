@@ -14,17 +14,6 @@ import type { CliCommand } from './shared.ts';
 
 /** `savepoint work --store URL`: joins a session of the database as more workers. */
 export const work: CliCommand = {
-  options: {
-    store: { type: 'string' },
-    session: { type: 'string' },
-    'plan-dir': { type: 'string' },
-    concurrency: { type: 'string' },
-    exec: { type: 'string' },
-    simulate: { type: 'string' },
-    'lease-ms': { type: 'string' },
-    output: { type: 'string' },
-    json: { type: 'boolean' },
-  },
   positionals: false,
   async run(values, _positionals, io) {
     const { exec, simulateMs, output, json, concurrency } = execution(values);
@@ -63,7 +52,6 @@ export const work: CliCommand = {
 
 /** `savepoint export --store URL [--session ID]`: the session's tasks.json on stdout. */
 export const exportTasks: CliCommand = {
-  options: { store: { type: 'string' }, session: { type: 'string' } },
   positionals: false,
   async run(values, _positionals, io) {
     return withPostgres(values, io.env, 'export', async (pg) => {
@@ -76,7 +64,6 @@ export const exportTasks: CliCommand = {
 
 /** `savepoint import <session folder> --store URL`: a file session into the database. */
 export const importSession: CliCommand = {
-  options: { store: { type: 'string' } },
   async run(values, positionals, io) {
     const folder = single(positionals, 'import', '<session folder>');
     return withPostgres(values, io.env, 'import', async (pg) => {
