@@ -19,7 +19,12 @@ export {
   ENV_VALUE_LIMIT,
   safeEnvValue,
 } from './item-details.ts';
-export { type ItemBrief, type ItemOverview, itemOverview } from './item-overview.ts';
+export {
+  formatItemOverview,
+  type ItemBrief,
+  type ItemOverview,
+  itemOverview,
+} from './item-overview.ts';
 export {
   type OpenedRun,
   type OpenRunOptions,
@@ -32,6 +37,11 @@ export {
 } from './open-run.ts';
 export { type PlannerOptions, runPlanner } from './planner.ts';
 export { type QaStepOptions, type QaStepResult, runQaStep } from './qa-step.ts';
+export {
+  formatReadySubtasks,
+  type ReadySubtask,
+  readySubtasks,
+} from './ready-subtasks.ts';
 export { blockedSubtasks, errorReport, syncErrorReport, testResults } from './report.ts';
 export {
   formatRunConfig,
@@ -44,6 +54,14 @@ export {
   writeRunConfig,
 } from './run-config.ts';
 export { createRunner, type Runner, type RunnerOptions } from './runner.ts';
+export {
+  type FormatSessionStatusOptions,
+  formatSessionStatus,
+  type SessionStatus,
+  type SessionStatusOptions,
+  STATUS_LIST_LIMIT,
+  sessionStatus,
+} from './session-status.ts';
 export { type SetStatusResult, setItemStatus } from './set-status.ts';
 export { simulatedWorker } from './simulate.ts';
 export type {

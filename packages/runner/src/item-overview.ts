@@ -62,6 +62,51 @@ export function itemOverview(
   };
 }
 
+/**
+ * The text lines of an {@link itemOverview}: the item and its title, its status with where it
+ * stands (`ready to run`, `blocked by the failure of ...`, `done`, `waiting on its dependencies`),
+ * its ancestors and description; for a subtask its story points, dependencies with their statuses
+ * and its context_scope, for a container its children with their statuses.
+ *
+ * @example
+ * formatItemOverview(itemOverview(index, 'P1.M1.T1.S2')!).join('\n');
+ * // Subtask P1.M1.T1.S2: Write the parser
+ * //   status: Planned (blocked by the failure of P1.M1.T1.S1)
+ * //   in: P1 Build > P1.M1 Core > P1.M1.T1 Parser
+ * //   story points: 2
+ * //   depends on:
+ * //     P1.M1.T1.S1 Write the lexer (Failed)
+ * //   context_scope:
+ * //     ...
+ */
+export function formatItemOverview(overview: ItemOverview): string[] {
+  const { item, ancestors, dependencies, children, ready, blockedBy } = overview;
+  const state = ready
+    ? item.type === 'Subtask'
+      ? 'ready to run'
+      : 'has a subtask ready to run'
+    : blockedBy.length > 0
+      ? `blocked by the failure of ${blockedBy.join(', ')}`
+      : overview.done
+        ? 'done'
+        : 'waiting on its dependencies';
+  const lines = [`${item.type} ${item.id}: ${item.title}`, `  status: ${item.status} (${state})`];
+  if (ancestors.length > 0)
+    lines.push(`  in: ${ancestors.map((a) => `${a.id} ${a.title}`).join(' > ')}`);
+  if ('description' in item && item.description) lines.push(`  description: ${item.description}`);
+  if (item.type === 'Subtask') {
+    lines.push(`  story points: ${item.story_points}`);
+    lines.push(dependencies.length ? '  depends on:' : '  depends on: nothing');
+    for (const dep of dependencies)
+      lines.push(`    ${dep.id} ${dep.title ?? '(no such item)'} (${dep.status})`);
+    lines.push('  context_scope:', ...item.context_scope.split('\n').map((line) => `    ${line}`));
+  } else {
+    lines.push(`  ${children.length} ${children.length === 1 ? 'child' : 'children'}:`);
+    for (const child of children) lines.push(`    ${child.id} ${child.title} (${child.status})`);
+  }
+  return lines;
+}
+
 function brief(item: BacklogItem): ItemBrief {
   return { id: item.id, type: item.type, title: item.title, status: item.status };
 }

@@ -41,6 +41,7 @@ export {
   type SessionStats,
   type UpdateStatusOptions,
 } from './session-manager.ts';
+export { formatSessionTable, type SessionRow, sessionRows } from './session-table.ts';
 export {
   findLatestSession,
   findSessionByPRD,

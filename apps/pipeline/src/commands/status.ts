@@ -1,14 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { blockedSubtasks } from '@savepoint/runner';
-import { readSessions } from '@savepoint/session';
-import { formatOutline, type Status, summarizeCounts } from '@savepoint/task-schema';
+import { formatSessionStatus, sessionStatus } from '@savepoint/runner';
+import { formatSessionTable, readSessions, sessionRows } from '@savepoint/session';
 import { describeError } from '../errors.ts';
 import { type Store, withStore } from '../store.ts';
 import { type CliCommand, print, readChosen } from './shared.ts';
-
-const LISTED = 20;
-const UNKNOWN = { total: null, completed: null, failed: null, percentage: null };
 
 /** `savepoint status`: where a session stands, with the fields `run --json` reports. */
 export const status: CliCommand = {
@@ -18,44 +14,11 @@ export const status: CliCommand = {
       const chosen = await readChosen(store, values);
       return { ...chosen, qaFailed: await hasTestResults(store, chosen.snapshot.metadata) };
     });
-    const counts = index.countByStatus();
-    const failed = index.subtasks().filter((s) => s.status === 'Failed');
-    const blocked = blockedSubtasks(index);
-    const { metadata } = snapshot;
-    const report = {
-      session: metadata.id,
-      sessionDir: metadata.path,
-      scope: null,
-      ...summarizeCounts(counts),
-      currentItemId: snapshot.currentItemId,
-      failedItems: failed.map(({ id, title }) => ({ id, title })),
-      recovered: [],
-      inFlight: snapshot.inFlight,
-      blocked: [...blocked.keys()],
-      qa: qaFailed ? 'failed' : null,
-      exitCode: 0,
-    };
+    const tree = values.tree === true;
     if (values.json) {
-      print(io, values.tree ? { ...report, backlog: snapshot.backlog } : report, undefined);
-      return 0;
-    }
-    const lines = [
-      `Session ${report.session}${metadata.parentSession ? ` (parent ${metadata.parentSession})` : ''}`,
-      `  ${report.completed}/${report.total} complete (${report.percentage.toFixed(1)}%), ${report.failed} failed, ${blocked.size} blocked, ${report.remaining} remaining`,
-      `  current item: ${report.currentItemId ?? 'none'}`,
-      `  by status: ${formatCounts(counts)}`,
-      ...listed(
-        'failed',
-        failed.map((s) => `${s.id} ${s.title}`),
-      ),
-      ...listed(
-        'blocked',
-        [...blocked].map(([id, by]) => `${id} ${index.get(id)!.title} (waits on ${by.join(', ')})`),
-      ),
-    ];
-    if (report.qa) lines.push(`  QA failed: see ${join(metadata.path, 'TEST_RESULTS.md')}`);
-    if (values.tree) lines.push('', ...formatOutline(snapshot.backlog));
-    print(io, null, lines);
+      const report = sessionStatus(snapshot, index, { qaFailed });
+      print(io, tree ? { ...report, backlog: snapshot.backlog } : report, undefined);
+    } else print(io, null, formatSessionStatus(snapshot, index, { qaFailed, tree }));
     return 0;
   },
 };
@@ -65,42 +28,15 @@ export const sessions: CliCommand = {
   positionals: false,
   async run(values, _positionals, io) {
     return withStore(values, io.env, async ({ store }) => {
-      const planDir = store.location;
-      const rows = [];
-      const damaged: string[] = [];
-      for (const { summary, snapshot, counts, error } of await readSessions(store)) {
-        const row = {
-          id: summary.id,
-          sequence: summary.sequence,
-          hash: summary.hash,
-          createdAt: summary.createdAt.toISOString(),
-        };
-        if (error) {
-          const { message } = describeError(error);
-          damaged.push(message);
-          const [damage] = message.split('\n');
-          rows.push({ ...row, parent: null, damaged: damage!, ...UNKNOWN });
-          continue;
-        }
-        const { total, completed, failed, percentage } = summarizeCounts(counts);
-        const parent = snapshot.metadata.parentSession;
-        rows.push({ ...row, parent, damaged: null, total, completed, failed, percentage });
+      const readings = await readSessions(store);
+      const rows = sessionRows(readings);
+      if (values.json) print(io, { planDir: store.location, sessions: rows }, undefined);
+      else print(io, null, formatSessionTable(rows, store.location));
+      // The row has the first line of what is wrong; the full message says how to recover.
+      const damaged = readings.flatMap(({ error }) => (error ? [describeError(error)] : []));
+      for (const { message } of damaged) {
+        io.stderr.write(`savepoint: damaged session: ${message}\n`);
       }
-      if (values.json) print(io, { planDir, sessions: rows }, undefined);
-      else if (rows.length === 0) print(io, null, [`No sessions in ${planDir}`]);
-      else {
-        const lines = ['SEQ  HASH          PARENT            CREATED                   PROGRESS'];
-        for (const row of rows) {
-          const progress = row.damaged
-            ? 'DAMAGED (see below)'
-            : `${row.completed}/${row.total} (${row.percentage!.toFixed(1)}%)${row.failed ? `, ${row.failed} failed` : ''}`;
-          lines.push(
-            `${String(row.sequence).padStart(3, '0')}  ${row.hash}  ${(row.parent ?? '-').padEnd(16)}  ${row.createdAt}  ${progress}`,
-          );
-        }
-        print(io, null, lines);
-      }
-      for (const message of damaged) io.stderr.write(`savepoint: damaged session: ${message}\n`);
       return damaged.length > 0 ? 2 : 0;
     });
   },
@@ -112,19 +48,4 @@ async function hasTestResults(store: Store, metadata: { id: string; path: string
     return (await store.store.readArtifact(metadata.id, 'TEST_RESULTS.md')) !== null;
   }
   return existsSync(join(metadata.path, 'TEST_RESULTS.md'));
-}
-
-function listed(what: string, entries: string[]): string[] {
-  if (entries.length === 0) return [];
-  const more = entries.length > LISTED ? [`    ... and ${entries.length - LISTED} more`] : [];
-  return [`  ${what}:`, ...entries.slice(0, LISTED).map((e) => `    ${e}`), ...more];
-}
-
-function formatCounts(counts: Record<Status, number>): string {
-  return (
-    Object.entries(counts)
-      .filter(([, n]) => n > 0)
-      .map(([s, n]) => `${s} ${n}`)
-      .join(', ') || 'none'
-  );
 }
