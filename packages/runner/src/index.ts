@@ -43,6 +43,20 @@ export {
   readRunConfig,
   writeRunConfig,
 } from './run-config.ts';
+export {
+  type FailedItem,
+  failedItems,
+  formatInterruptedRun,
+  formatRunReport,
+  type InterruptedRunReport,
+  interruptedRunReport,
+  type QaOutcome,
+  type RunReport,
+  type RunReportBase,
+  type RunReportInput,
+  runReport,
+  runSummaryLines,
+} from './run-report.ts';
 export { createRunner, type Runner, type RunnerOptions } from './runner.ts';
 export { type SetStatusResult, setItemStatus } from './set-status.ts';
 export { simulatedWorker } from './simulate.ts';
