@@ -30,6 +30,16 @@ export {
 } from './postgres-store.ts';
 export { readSharedRunConfig } from './run-config.ts';
 export {
+  formatSharedWorkInterrupted,
+  formatSharedWorkReport,
+  type SharedWorkInterruptedReport,
+  type SharedWorkReport,
+  sharedWorkInterruptedReport,
+  sharedWorkReport,
+  sharedWorkSummaryLines,
+  type ThisProcessWork,
+} from './shared-report.ts';
+export {
   type SharedWork,
   type SharedWorkOptions,
   type SharedWorkSummary,
