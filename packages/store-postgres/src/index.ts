@@ -30,6 +30,12 @@ export {
 } from './postgres-store.ts';
 export { readSharedRunConfig } from './run-config.ts';
 export {
+  checkStoreUrl,
+  type OpenedSessionStore,
+  type OpenSessionStoreOptions,
+  openSessionStore,
+} from './session-store.ts';
+export {
   formatSharedWorkInterrupted,
   formatSharedWorkReport,
   type SharedWorkInterruptedReport,
