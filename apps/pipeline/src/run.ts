@@ -2,6 +2,7 @@ import { createRenderer, ProgressTracker, prefixGroups, summaryLine } from '@sav
 import {
   createRunner,
   formatInterruptedRun,
+  formatRunOpening,
   formatRunReport,
   interruptedRunReport,
   type QaOutcome,
@@ -12,7 +13,7 @@ import {
   runReport,
   runSummaryLines,
 } from '@savepoint/runner';
-import type { SessionManager, SessionState } from '@savepoint/session';
+import type { SessionManager } from '@savepoint/session';
 import { summarizeCounts } from '@savepoint/task-schema';
 import type { ExecutionOptions } from './args.ts';
 import { drive, GRACE_MS } from './drive.ts';
@@ -50,13 +51,7 @@ export async function runSession(
   });
   // The opening line comes before the first progress line; the summary is printed once, on stdout,
   // so the plain renderer writes no closing line of its own.
-  io.stderr.write(
-    `${sessionOpening(state)} ${session.id}` +
-      (state.isDelta && session.parentSession ? ` (parent ${session.parentSession})` : '') +
-      (scope ? `, scope ${scope}` : '') +
-      ((config.concurrency ?? 1) > 1 ? `, ${config.concurrency} at once` : '') +
-      '\n',
-  );
+  io.stderr.write(`${formatRunOpening(state, { scope, concurrency: config.concurrency })}\n`);
   const renderer = createRenderer({
     stream: {
       write: (chunk: string) => io.stderr.write(chunk),
@@ -169,12 +164,6 @@ export async function runSession(
       currentItemId: manager.getCurrentItem(),
     };
   }
-}
-
-/** How the opening line names a session: new, new delta, or resumed. */
-export function sessionOpening(state: SessionState): string {
-  if (!state.isNew) return 'Resuming session';
-  return state.isDelta ? 'New delta session' : 'New session';
 }
 
 async function saveBacklog(manager: SessionManager): Promise<void> {

@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import {
   failedItems,
   formatInterruptedRun,
+  formatRunOpening,
   formatRunReport,
   interruptedRunReport,
+  runOpening,
   runReport,
   runSummaryLines,
 } from './index.ts';
@@ -235,5 +237,35 @@ describe('failedItems', () => {
       { id: 'A', attempts: 2, exitCode: 7 },
       { id: 'B', attempts: 1, exitCode: null },
     ]);
+  });
+});
+
+describe('run opening lines', () => {
+  const fresh = { isNew: true, isDelta: false, metadata: { id: '001_aaa', parentSession: null } };
+  const delta = {
+    isNew: true,
+    isDelta: true,
+    metadata: { id: '002_bbb', parentSession: '001_aaa' },
+  };
+  const resumed = { ...delta, isNew: false };
+
+  it('names a new, a new delta and a resumed session', () => {
+    expect(runOpening(fresh)).toBe('New session');
+    expect(runOpening(delta)).toBe('New delta session');
+    expect(runOpening(resumed)).toBe('Resuming session');
+  });
+
+  it('gives the id alone for one subtask at a time over the whole backlog', () => {
+    expect(formatRunOpening(fresh)).toBe('New session 001_aaa');
+    expect(formatRunOpening(fresh, { concurrency: 1 })).toBe('New session 001_aaa');
+  });
+
+  it('adds the parent of a delta session, the scope and the concurrency above 1', () => {
+    expect(formatRunOpening(delta, { scope: 'P1.M2', concurrency: 4 })).toBe(
+      'New delta session 002_bbb (parent 001_aaa), scope P1.M2, 4 at once',
+    );
+    expect(formatRunOpening(resumed, { concurrency: 2 })).toBe(
+      'Resuming session 002_bbb (parent 001_aaa), 2 at once',
+    );
   });
 });

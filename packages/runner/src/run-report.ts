@@ -1,3 +1,4 @@
+import type { SessionState } from '@savepoint/session';
 import { type Status, type StatusTotals, summarizeCounts } from '@savepoint/task-schema';
 import type { FailureRecord, RunSummary } from './types.ts';
 
@@ -53,6 +54,42 @@ export type InterruptedRunReport = RunReportBase & {
   /** The command that goes on with the run. */
   readonly resume: string;
 };
+
+/** What {@link runOpening} and {@link formatRunOpening} need of an opened session. */
+export type OpenedSessionInfo = Pick<SessionState, 'isNew' | 'isDelta'> & {
+  readonly metadata: Pick<SessionState['metadata'], 'id' | 'parentSession'>;
+};
+
+/**
+ * How a run's opening line names its session: `New session`, `New delta session` (created with
+ * a parent) or `Resuming session`.
+ */
+export function runOpening(state: Pick<SessionState, 'isNew' | 'isDelta'>): string {
+  if (!state.isNew) return 'Resuming session';
+  return state.isDelta ? 'New delta session' : 'New session';
+}
+
+/**
+ * The line a run starts with, for a person: {@link runOpening}, the session's id, its parent
+ * (for a delta session), the scope and, above 1, how many subtasks run at once. No newline.
+ *
+ * @example
+ * formatRunOpening(state, { scope: 'P1', concurrency: 4 });
+ * // 'New delta session 002_4f0c9d2a1b3e (parent 001_14b9dc2a33c7), scope P1, 4 at once'
+ */
+export function formatRunOpening(
+  state: OpenedSessionInfo,
+  options: { readonly scope?: string | undefined; readonly concurrency?: number | undefined } = {},
+): string {
+  const { id, parentSession } = state.metadata;
+  const concurrency = options.concurrency ?? 1;
+  return (
+    `${runOpening(state)} ${id}` +
+    (state.isDelta && parentSession ? ` (parent ${parentSession})` : '') +
+    (options.scope ? `, scope ${options.scope}` : '') +
+    (concurrency > 1 ? `, ${concurrency} at once` : '')
+  );
+}
 
 /**
  * The failures of a run as a report lists them: `{ id, attempts, exitCode }` each, in order.

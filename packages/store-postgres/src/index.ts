@@ -36,6 +36,8 @@ export {
   openSessionStore,
 } from './session-store.ts';
 export {
+  formatJoinOpening,
+  formatSharedRunOpening,
   formatSharedWorkInterrupted,
   formatSharedWorkReport,
   type SharedWorkInterruptedReport,

@@ -2,6 +2,8 @@ import type { FailureRecord } from '@savepoint/runner';
 import type { Status } from '@savepoint/task-schema';
 import { describe, expect, it } from 'vitest';
 import {
+  formatJoinOpening,
+  formatSharedRunOpening,
   formatSharedWorkInterrupted,
   formatSharedWorkReport,
   sharedWorkInterruptedReport,
@@ -128,5 +130,37 @@ describe('sharedWorkSummaryLines', () => {
     expect(sharedWorkSummaryLines({ reaped: 3 })).toEqual([
       'Ended 3 process(es) left by a killed worker',
     ]);
+  });
+});
+
+describe('shared work opening lines', () => {
+  const url = 'postgres://ann:s3cret@db.example:5432/pipeline';
+
+  it('names the session, the database without its password, the scope and the slots of a run', () => {
+    const state = { isNew: true, isDelta: false, metadata: { id: '001_x', parentSession: null } };
+    expect(formatSharedRunOpening(state, { url, concurrency: 1 })).toBe(
+      'New session 001_x in postgres://ann@db.example:5432/pipeline, 1 worker(s)',
+    );
+    const resumed = {
+      isNew: false,
+      isDelta: true,
+      metadata: { id: '002_y', parentSession: '001_x' },
+    };
+    expect(formatSharedRunOpening(resumed, { url, scope: 'P1', concurrency: 3 })).toBe(
+      'Resuming session 002_y in postgres://ann@db.example:5432/pipeline, scope P1, 3 worker(s)',
+    );
+  });
+
+  it("names the session, the database without its password, the slots' worker ids and the lease of a join", () => {
+    const line = formatJoinOpening({
+      session: '001_x',
+      url,
+      workerId: 'ci-7/4242',
+      concurrency: 4,
+      leaseMs: 30_000,
+    });
+    expect(line).toBe(
+      'Joining session 001_x in postgres://ann@db.example:5432/pipeline as 4 worker(s) ci-7/4242/1..4, lease 30000 ms',
+    );
   });
 });

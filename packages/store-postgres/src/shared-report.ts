@@ -1,5 +1,11 @@
-import { type FailedItem, failedItems } from '@savepoint/runner';
+import {
+  type FailedItem,
+  failedItems,
+  type OpenedSessionInfo,
+  runOpening,
+} from '@savepoint/runner';
 import { type StatusTotals, summarizeCounts } from '@savepoint/task-schema';
+import { redactConnectionString } from './import-session.ts';
 import type { SharedWorkSummary } from './shared-run.ts';
 
 /** What one process did in a shared session, as {@link sharedWorkReport} reports it. */
@@ -28,6 +34,50 @@ export interface SharedWorkInterruptedReport {
   readonly interrupted: true;
   /** The exit code the shutdown chose (130, 143), when it chose one. */
   readonly exitCode: number | undefined;
+}
+
+/**
+ * The line a run of a session in the database starts with, for a person: how it names the
+ * session (`New session`, `New delta session`, `Resuming session`), its id, the database's URL
+ * without its password, the scope, and the worker slots of this process. No newline.
+ *
+ * @example
+ * formatSharedRunOpening(state, { url: 'postgres://ann:pw@db/x', concurrency: 2 });
+ * // 'New session 001_14b9dc2a33c7 in postgres://ann@db/x, 2 worker(s)'
+ */
+export function formatSharedRunOpening(
+  state: OpenedSessionInfo,
+  options: {
+    readonly url: string;
+    readonly scope?: string | undefined;
+    readonly concurrency: number;
+  },
+): string {
+  return (
+    `${runOpening(state)} ${state.metadata.id} in ${redactConnectionString(options.url)}` +
+    `${options.scope ? `, scope ${options.scope}` : ''}, ${options.concurrency} worker(s)`
+  );
+}
+
+/**
+ * The line a process joining a session as more workers starts with: the session, the
+ * database's URL without its password, the worker ids its slots claim as
+ * (`<workerId>/1..<concurrency>`, as {@link workSharedSession} names them) and the lease. No
+ * newline.
+ *
+ * @example
+ * formatJoinOpening({ session: '001_x', url, workerId: 'ci-7/4242', concurrency: 4, leaseMs: 30000 });
+ * // 'Joining session 001_x in postgres://ann@db/x as 4 worker(s) ci-7/4242/1..4, lease 30000 ms'
+ */
+export function formatJoinOpening(options: {
+  readonly session: string;
+  readonly url: string;
+  readonly workerId: string;
+  readonly concurrency: number;
+  readonly leaseMs: number;
+}): string {
+  const { session, url, workerId, concurrency, leaseMs } = options;
+  return `Joining session ${session} in ${redactConnectionString(url)} as ${concurrency} worker(s) ${workerId}/1..${concurrency}, lease ${leaseMs} ms`;
 }
 
 /**
