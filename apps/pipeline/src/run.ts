@@ -1,6 +1,19 @@
 import { createRenderer, ProgressTracker, prefixGroups, summaryLine } from '@savepoint/progress';
-import { createRunner, type RunConfig, type RunSummary, runQaStep } from '@savepoint/runner';
-import type { SessionManager, SessionState } from '@savepoint/session';
+import {
+  createRunner,
+  formatInterruptedRun,
+  formatRunOpening,
+  formatRunReport,
+  interruptedRunReport,
+  type QaOutcome,
+  type RunConfig,
+  type RunReportInput,
+  type RunSummary,
+  runQaStep,
+  runReport,
+  runSummaryLines,
+} from '@savepoint/runner';
+import type { SessionManager } from '@savepoint/session';
 import { summarizeCounts } from '@savepoint/task-schema';
 import type { ExecutionOptions } from './args.ts';
 import { drive, GRACE_MS } from './drive.ts';
@@ -38,13 +51,7 @@ export async function runSession(
   });
   // The opening line comes before the first progress line; the summary is printed once, on stdout,
   // so the plain renderer writes no closing line of its own.
-  io.stderr.write(
-    `${sessionOpening(state)} ${session.id}` +
-      (state.isDelta && session.parentSession ? ` (parent ${session.parentSession})` : '') +
-      (scope ? `, scope ${scope}` : '') +
-      ((config.concurrency ?? 1) > 1 ? `, ${config.concurrency} at once` : '') +
-      '\n',
-  );
+  io.stderr.write(`${formatRunOpening(state, { scope, concurrency: config.concurrency })}\n`);
   const renderer = createRenderer({
     stream: {
       write: (chunk: string) => io.stderr.write(chunk),
@@ -89,16 +96,11 @@ export async function runSession(
       summary: () => {
         renderer.stop();
         const resume = resumeCommand({ ...options, session: session.id }, io.env);
-        if (options.json) {
-          const exitCode = shutdown.exitCode();
-          io.stdout.write(
-            `${JSON.stringify({ ...resultObject(), interrupted: true, exitCode, resume })}\n`,
-          );
-        } else {
-          io.stdout.write(
-            `Interrupted. ${summaryLine(tracker.getProgress())}. Resume with: ${resume}\n`,
-          );
-        }
+        io.stdout.write(
+          options.json
+            ? `${JSON.stringify(interruptedRunReport(where(), shutdown.exitCode(), resume))}\n`
+            : `${formatInterruptedRun(summaryLine(tracker.getProgress()), resume)}\n`,
+        );
       },
       release: { run: () => manager.close(), name: 'release the session lock' },
     }),
@@ -120,20 +122,10 @@ export async function runSession(
   }
 
   async function finish(done: RunSummary): Promise<number> {
-    if (done.recovered.length > 0) {
-      say(
-        `Returned ${done.recovered.length} interrupted item(s) to Planned: ${done.recovered.join(', ')}`,
-      );
-    }
-    if (done.reaped > 0) say(`Ended ${done.reaped} process(es) left by a killed run`);
-    if (done.errorReport !== 'unchanged') {
-      say(
-        `${done.errorReport === 'written' ? 'Wrote' : 'Removed'} ${session.path}/ERROR_REPORT.md`,
-      );
-    }
+    for (const line of runSummaryLines(done, session.path)) say(line);
     const everything = summarizeCounts(index.countByStatus());
     const allDone = everything.completed === everything.total;
-    let qa: 'passed' | 'failed' | 'skipped' = 'skipped';
+    let qa: QaOutcome = 'skipped';
     if (options.qa !== undefined && allDone) {
       const result = await runQaStep(manager, options.qa, {
         signal: shutdown.signal,
@@ -151,51 +143,27 @@ export async function runSession(
     }
     manager.setCurrentItem(null);
     await saveBacklog(manager);
-    const exitCode = done.failed.length > 0 || qa === 'failed' ? 1 : 0;
-    const result = {
-      ...resultObject(done),
-      blocked: [...done.blocked.keys()],
-      qa,
-      exitCode,
-    };
+    const result = runReport(where(), done, qa);
     renderer.stop();
     await manager.close();
-    if (options.json) {
-      io.stdout.write(`${JSON.stringify(result)}\n`);
-    } else {
-      const blocked = done.blocked.size;
-      io.stdout.write(
-        `${exitCode === 0 ? 'Done.' : 'Finished with failures.'} ${summaryLine(tracker.getProgress())}.` +
-          (blocked > 0 ? ` ${blocked} subtask(s) blocked by failures.` : '') +
-          (qa === 'failed' ? ` QA failed: see ${session.path}/TEST_RESULTS.md.` : '') +
-          '\n',
-      );
-    }
-    return exitCode;
+    io.stdout.write(
+      options.json
+        ? `${JSON.stringify(result)}\n`
+        : `${formatRunReport(result, summaryLine(tracker.getProgress()))}\n`,
+    );
+    return result.exitCode;
   }
 
-  function resultObject(done?: RunSummary): Record<string, unknown> {
-    const counts = index.countByStatus(scope);
+  /** Where the run stands now, for its report. */
+  function where(): RunReportInput {
     return {
-      ...summarizeCounts(counts),
       session: session.id,
       sessionDir: session.path,
-      scope: scope ?? null,
+      scope,
+      counts: index.countByStatus(scope),
       currentItemId: manager.getCurrentItem(),
-      failedItems: (done?.failed ?? []).map(({ id, attempts, exitCode }) => ({
-        id,
-        attempts,
-        exitCode,
-      })),
-      recovered: done?.recovered ?? [],
     };
   }
-}
-
-/** How the opening line names a session: new, new delta, or resumed. */
-export function sessionOpening(state: SessionState): string {
-  if (!state.isNew) return 'Resuming session';
-  return state.isDelta ? 'New delta session' : 'New session';
 }
 
 async function saveBacklog(manager: SessionManager): Promise<void> {

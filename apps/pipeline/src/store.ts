@@ -1,29 +1,15 @@
 import { resolve } from 'node:path';
+import { pickSession as findSession, SessionError, type SessionStore } from '@savepoint/session';
 import {
-  createFileStore,
-  pickSession as findSession,
-  SessionError,
-  type SessionStore,
-} from '@savepoint/session';
-import {
-  isPostgresUrl,
-  openPostgresStore,
-  type PostgresStore,
-  redactConnectionString,
+  checkStoreUrl,
+  type OpenedSessionStore,
+  openSessionStore,
 } from '@savepoint/store-postgres';
 import { CliError, EXIT } from './errors.ts';
 import { UsageError } from './options.ts';
 
 /** Where a command's sessions are: the plan folder's file store, or a PostgreSQL database. */
-export type Store =
-  | { kind: 'file'; store: SessionStore; planDir: string; close(): Promise<void> }
-  | {
-      kind: 'postgres';
-      store: PostgresStore;
-      planDir: string;
-      url: string;
-      close(): Promise<void>;
-    };
+export type Store = OpenedSessionStore;
 
 /** The options that choose a store, as parsed from argv. */
 export interface StoreFlags {
@@ -33,33 +19,29 @@ export interface StoreFlags {
 
 /** The `--store` URL, or `SAVEPOINT_STORE` when the flag is absent; `undefined` for neither. */
 export function storeUrl(values: StoreFlags, env: NodeJS.ProcessEnv): string | undefined {
-  const given = (values.store as string | undefined) ?? (env.SAVEPOINT_STORE || undefined);
+  const given = givenUrl(values, env);
   if (given === undefined) return undefined;
-  const from = values.store === undefined ? 'SAVEPOINT_STORE' : '--store';
-  if (given === '') throw new UsageError(`${from} needs a postgres:// or postgresql:// URL`);
-  if (!isPostgresUrl(given)) {
-    throw new UsageError(
-      `${from} must be a postgres:// or postgresql:// URL, got ${redactConnectionString(given)}`,
-    );
+  try {
+    return checkStoreUrl(given.url, given.from);
+  } catch (error) {
+    throw cliError(error, given);
   }
-  return given;
 }
 
 /**
  * Opens the command's store: PostgreSQL for a `--store`/`SAVEPOINT_STORE` URL (its tables made or
- * upgraded), else the file store of `--plan-dir`. A server that cannot be used is one line naming
- * the URL without its password, exit 4.
+ * upgraded), else the file store of `--plan-dir`. A malformed URL is a usage error (exit 2); a
+ * server that cannot be used is one line naming the URL without its password, exit 4.
  */
 export async function openStore(values: StoreFlags, env: NodeJS.ProcessEnv): Promise<Store> {
-  const planDir = resolve((values['plan-dir'] as string | undefined) ?? 'plan');
-  const url = storeUrl(values, env);
-  if (url === undefined) {
-    return { kind: 'file', store: createFileStore(planDir), planDir, close: async () => {} };
-  }
-  const store = await openPostgresStore(url).catch((error: Error) => {
-    throw new CliError(error.message, EXIT.ENVIRONMENT);
+  const given = givenUrl(values, env);
+  return openSessionStore({
+    planDir: resolve((values['plan-dir'] as string | undefined) ?? 'plan'),
+    url: given?.url,
+    urlSource: given?.from,
+  }).catch((error: unknown) => {
+    throw cliError(error, given);
   });
-  return { kind: 'postgres', store, planDir, url, close: () => store.close() };
 }
 
 /** Runs `work` with the command's store open, and closes it afterwards. */
@@ -99,4 +81,22 @@ export async function pickSession(store: SessionStore, wanted: string | undefine
       throw error;
     throw new CliError(`${error.message}; start one with: savepoint run <prd.md>`);
   });
+}
+
+/** The URL given by `--store`, else by a non-empty `SAVEPOINT_STORE`, and which of them gave it. */
+function givenUrl(values: StoreFlags, env: NodeJS.ProcessEnv) {
+  if (values.store !== undefined) return { url: values.store as string, from: '--store' };
+  return env.SAVEPOINT_STORE ? { url: env.SAVEPOINT_STORE, from: 'SAVEPOINT_STORE' } : undefined;
+}
+
+/**
+ * The CLI's error for a store that cannot be opened: a malformed URL is a usage error (exit 2),
+ * a database that cannot be used an environment failure (exit 4).
+ */
+function cliError(error: unknown, given: object | undefined): unknown {
+  if (!(error instanceof SessionError)) return error;
+  if (error.code === 'INVALID_URL') return new UsageError(error.message);
+  if (error.code === 'IO' && given !== undefined)
+    return new CliError(error.message, EXIT.ENVIRONMENT);
+  return error;
 }

@@ -2,8 +2,16 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { RunConfig } from '@savepoint/runner';
 import { readSession } from '@savepoint/session';
-import { type SharedWorkSummary, workSharedSession } from '@savepoint/store-postgres';
-import { createBacklogIndex, summarizeCounts } from '@savepoint/task-schema';
+import {
+  formatSharedWorkInterrupted,
+  formatSharedWorkReport,
+  type SharedWorkSummary,
+  sharedWorkInterruptedReport,
+  sharedWorkReport,
+  sharedWorkSummaryLines,
+  workSharedSession,
+} from '@savepoint/store-postgres';
+import { createBacklogIndex } from '@savepoint/task-schema';
 import type { ExecutionOptions } from './args.ts';
 import { drive } from './drive.ts';
 import { CliError } from './errors.ts';
@@ -67,11 +75,10 @@ export async function workShared(
     steps: (shutdown) => ({
       summary: {
         run: () => {
-          const line = `Interrupted: the subtasks this process held were given back; session ${id} goes on with the other workers.`;
           io.stdout.write(
             options.json
-              ? `${JSON.stringify({ session: id, interrupted: true, exitCode: shutdown.exitCode() })}\n`
-              : `${line}\n`,
+              ? `${JSON.stringify(sharedWorkInterruptedReport(id, shutdown.exitCode()))}\n`
+              : `${formatSharedWorkInterrupted(id)}\n`,
           );
         },
         name: 'print the summary',
@@ -82,27 +89,10 @@ export async function workShared(
   if (typeof driven === 'number') return driven;
   driven.shutdown.dispose();
   const { summary } = driven;
-  if (summary.reaped > 0) say(`Ended ${summary.reaped} process(es) left by a killed worker`);
-  const counts = summarizeCounts(summary.counts);
-  const exitCode = counts.failed > 0 ? 1 : 0;
-  const mine = {
-    completed: summary.completed.length,
-    failed: summary.failed.map(({ id: item, attempts, exitCode: code }) => ({
-      id: item,
-      attempts,
-      exitCode: code,
-    })),
-    lost: summary.lost,
-  };
-  if (options.json) {
-    io.stdout.write(
-      `${JSON.stringify({ session: id, scope: config.scope ?? null, ...counts, thisProcess: mine, exitCode })}\n`,
-    );
-  } else {
-    io.stdout.write(
-      `${exitCode === 0 ? 'Done.' : 'Finished with failures.'} Session ${id}: ${counts.completed}/${counts.total} complete, ${counts.failed} failed, ${counts.remaining} remaining` +
-        ` (this process: ${mine.completed} completed, ${mine.failed.length} failed, ${mine.lost.length} lost).\n`,
-    );
-  }
-  return exitCode;
+  for (const line of sharedWorkSummaryLines(summary)) say(line);
+  const report = sharedWorkReport(id, config.scope, summary);
+  io.stdout.write(
+    options.json ? `${JSON.stringify(report)}\n` : `${formatSharedWorkReport(report)}\n`,
+  );
+  return report.exitCode;
 }

@@ -53,6 +53,23 @@ export {
   readRunConfig,
   writeRunConfig,
 } from './run-config.ts';
+export {
+  type FailedItem,
+  failedItems,
+  formatInterruptedRun,
+  formatRunOpening,
+  formatRunReport,
+  type InterruptedRunReport,
+  interruptedRunReport,
+  type OpenedSessionInfo,
+  type QaOutcome,
+  type RunReport,
+  type RunReportBase,
+  type RunReportInput,
+  runOpening,
+  runReport,
+  runSummaryLines,
+} from './run-report.ts';
 export { createRunner, type Runner, type RunnerOptions } from './runner.ts';
 export {
   type FormatSessionStatusOptions,

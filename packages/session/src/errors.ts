@@ -19,6 +19,8 @@
  * - `NO_SESSION`: the operation needs an open session (call `initialize()` or `loadSession()`
  *   first, and not after `close()`).
  * - `ABORTED`: the caller's `AbortSignal` fired while waiting.
+ * - `INVALID_URL`: a store's address (a `postgres://` connection string given as an option) is
+ *   empty or not one the store takes; the message names where it came from, without a password.
  * - `IO`: any other storage failure; {@link SessionError.cause} carries the underlying error.
  */
 export type SessionErrorCode =
@@ -31,6 +33,7 @@ export type SessionErrorCode =
   | 'UNKNOWN_ITEM'
   | 'NO_SESSION'
   | 'ABORTED'
+  | 'INVALID_URL'
   | 'IO';
 
 /** Every {@link SessionErrorCode}, for exhaustive checks and documentation. */
@@ -44,6 +47,7 @@ export const SESSION_ERROR_CODES: readonly SessionErrorCode[] = Object.freeze([
   'UNKNOWN_ITEM',
   'NO_SESSION',
   'ABORTED',
+  'INVALID_URL',
   'IO',
 ]);
 

@@ -30,6 +30,24 @@ export {
 } from './postgres-store.ts';
 export { readSharedRunConfig } from './run-config.ts';
 export {
+  checkStoreUrl,
+  type OpenedSessionStore,
+  type OpenSessionStoreOptions,
+  openSessionStore,
+} from './session-store.ts';
+export {
+  formatJoinOpening,
+  formatSharedRunOpening,
+  formatSharedWorkInterrupted,
+  formatSharedWorkReport,
+  type SharedWorkInterruptedReport,
+  type SharedWorkReport,
+  sharedWorkInterruptedReport,
+  sharedWorkReport,
+  sharedWorkSummaryLines,
+  type ThisProcessWork,
+} from './shared-report.ts';
+export {
   type SharedWork,
   type SharedWorkOptions,
   type SharedWorkSummary,

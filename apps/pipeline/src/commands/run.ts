@@ -4,7 +4,7 @@ import { decomposePrd } from '@savepoint/decompose';
 import { type OpenedRun, openRun, RunnerError, runPlanner } from '@savepoint/runner';
 import { SessionManager, type SessionSummary } from '@savepoint/session';
 import { createShutdown, settleWork } from '@savepoint/shutdown';
-import { readSharedRunConfig, redactConnectionString } from '@savepoint/store-postgres';
+import { formatSharedRunOpening, readSharedRunConfig } from '@savepoint/store-postgres';
 import {
   type Backlog,
   type BacklogIssue,
@@ -15,7 +15,7 @@ import {
 import { type ExecutionOptions, execution } from '../args.ts';
 import { CliError, EXIT } from '../errors.ts';
 import { nonEmpty, single, UsageError } from '../options.ts';
-import { type Io, runSession, sessionOpening } from '../run.ts';
+import { type Io, runSession } from '../run.ts';
 import { pickSession, type Store, storeUrl, withStore } from '../store.ts';
 import { DEFAULT_LEASE_MS, workShared } from '../work.ts';
 import type { CliCommand } from './shared.ts';
@@ -136,9 +136,11 @@ async function execute(
   if (store.kind === 'file') return runSession(manager, config, command, io);
   await manager.close();
   const concurrency = config.concurrency ?? 1;
-  const opening =
-    `${sessionOpening(state)} ${state.metadata.id} in ${redactConnectionString(store.url)}` +
-    `${config.scope ? `, scope ${config.scope}` : ''}, ${concurrency} worker(s)`;
+  const opening = formatSharedRunOpening(state, {
+    url: store.url,
+    scope: config.scope,
+    concurrency,
+  });
   return workShared(
     store,
     state.metadata.id,

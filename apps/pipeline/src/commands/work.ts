@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
 import { mergeRunConfig, readRunConfig } from '@savepoint/runner';
 import {
+  formatJoinOpening,
   importSessionFolder,
   readSharedRunConfig,
-  redactConnectionString,
 } from '@savepoint/store-postgres';
 import { execution } from '../args.ts';
 import { CliError } from '../errors.ts';
@@ -42,7 +42,13 @@ export const work: CliCommand = {
           simulateMs,
           output,
           json,
-          opening: `Joining session ${session.id} in ${redactConnectionString(pg.url)} as ${slots} worker(s) ${hostname()}/${process.pid}/1..${slots}, lease ${leaseMs} ms`,
+          opening: formatJoinOpening({
+            session: session.id,
+            url: pg.url,
+            workerId: `${hostname()}/${process.pid}`,
+            concurrency: slots,
+            leaseMs,
+          }),
         },
         io,
       );
