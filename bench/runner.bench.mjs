@@ -5,7 +5,7 @@
 //    CLI's default quiet output: the command writes to its attempt log itself.
 // 2. Speed-up with concurrency 1, 2, 4 and 8 for independent subtasks whose worker sleeps 200 ms.
 //
-//   pnpm build && node bench/runner.bench.mjs [--quick]
+//   pnpm build && node bench/runner.bench.mjs [--quick] [--json]
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -156,6 +156,11 @@ function independent(count) {
 
 if (isMain(import.meta.url)) {
   const result = await run({ quick: process.argv.includes('--quick') });
+  // `--json`: the whole result on stdout, for scripts/bench.mjs, which runs this file on its own.
+  if (process.argv.includes('--json')) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.exit(0);
+  }
   const { overhead } = result;
   process.stdout.write(
     `overhead: runner ${overhead.perSubtaskMs.runner.toFixed(2)} ms/subtask, bare ${overhead.perSubtaskMs.bare.toFixed(2)} ms/spawn, ratio ${overhead.ratio.toFixed(2)}x (round by round ${overhead.pairedRatio.toFixed(2)}x)\n`,
