@@ -1,4 +1,4 @@
-import type { Status } from '@savepoint/task-schema';
+import { STATUSES, type Status } from '@savepoint/task-schema';
 import { describe, expect, it } from 'vitest';
 import {
   failedItems,
@@ -12,17 +12,10 @@ import {
 } from './index.ts';
 import type { FailureRecord } from './types.ts';
 
+const NONE = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<Status, number>;
+
 function countsOf(counts: Partial<Record<Status, number>>): Record<Status, number> {
-  return {
-    Planned: 0,
-    Researching: 0,
-    Implementing: 0,
-    Retrying: 0,
-    Complete: 0,
-    Failed: 0,
-    Obsolete: 0,
-    ...counts,
-  };
+  return { ...NONE, ...counts };
 }
 
 function failure(id: string, attempts: number, exitCode: number | null): FailureRecord {
