@@ -95,6 +95,7 @@ export type {
 } from './types.ts';
 export {
   createSessionSource,
+  GROUP_COMMIT_MS,
   type OutcomeStatus,
   type SessionSourceOptions,
   type WorkSource,

@@ -318,6 +318,14 @@ describe('createRunner with function workers', () => {
     expect(() =>
       createRunner({ session: manager, worker: () => undefined, concurrency: 0 }),
     ).toThrow(/concurrency/);
+    for (const groupCommitMs of [-1, 1.5]) {
+      expect(() =>
+        createRunner({ session: manager, worker: () => undefined, groupCommitMs }),
+      ).toThrow(/groupCommitMs to be a whole number of 0 or more/);
+      expect(() => createSessionSource(manager, { groupCommitMs })).toThrow(
+        /createSessionSource expected groupCommitMs/,
+      );
+    }
     await manager.close();
   });
 });
@@ -427,6 +435,113 @@ describe('outcomes and claims', () => {
     // S2 needs nothing from S1 and starts at once, before S1's outcome is written; S3 depends on
     // both and waits for the disk.
     expect(completeOnDisk).toEqual([[], [], ['P1.M1.T1.S1', 'P1.M1.T1.S2']]);
+    await manager.close();
+  });
+});
+
+describe('outcomes written in groups (groupCommitMs)', () => {
+  /** The subtasks whose Complete the journal on disk holds, read synchronously. */
+  function completeOnDisk(manager: SessionManager): string[] {
+    const journal = join(manager.currentSession!.metadata.path, 'tasks.journal');
+    const text = existsSync(journal) ? readFileSync(journal, 'latin1') : '';
+    return manager.index
+      .subtasks()
+      .map((s) => s.id)
+      .filter((id) => text.includes(`[${JSON.stringify(id)},"Complete"]`));
+  }
+  const ids = (...n: number[]) => n.map((k) => `P1.M1.T1.S${k}`);
+  // Far longer than any test may take: whatever is written before the run ends was written by
+  // something other than the window running out.
+  const HOUR = 3_600_000;
+
+  it('writes the outcomes of a quick series together, and the last ones as soon as nothing is ready', async () => {
+    const manager = await open(Array.from({ length: 12 }, () => []));
+    const before = manager.getStats().flushes;
+    const seen: string[][] = [];
+    const { done } = run(
+      manager,
+      async () => {
+        seen.push(completeOnDisk(manager));
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      },
+      { groupCommitMs: HOUR },
+    );
+    const summary = await done;
+    expect(summary.completed).toHaveLength(12);
+    // The first outcome came after a quiet spell and went at once (its write may still be
+    // running as the next workers start); every later one waited for the window, until the last
+    // claim found nothing ready and wrote them all.
+    expect(seen).toHaveLength(12);
+    for (const onDisk of seen) expect([[], ids(1)]).toContainEqual(onDisk);
+    expect(manager.getStats().flushes - before).toBe(2);
+    expect(completeOnDisk(manager)).toHaveLength(12);
+    const onDisk = await readSession(manager.currentSession!.metadata.path);
+    expect(
+      onDisk.backlog.backlog[0]!.milestones[0]!.tasks[0]!.subtasks.map((s) => s.status),
+    ).toEqual(Array.from({ length: 12 }, () => 'Complete'));
+    await manager.close();
+  });
+
+  it('never makes a dependant wait for the window: its claim writes at once', async () => {
+    const manager = await open([[], [0], [1], [2]]);
+    const seen: string[] = [];
+    const { done } = run(
+      manager,
+      (item) => {
+        seen.push(`${item.id}:${completeOnDisk(manager).join(',')}`);
+      },
+      { groupCommitMs: HOUR },
+    );
+    await done;
+    expect(seen).toEqual([
+      'P1.M1.T1.S1:',
+      `P1.M1.T1.S2:${ids(1)}`,
+      `P1.M1.T1.S3:${ids(1, 2)}`,
+      `P1.M1.T1.S4:${ids(1, 2, 3)}`,
+    ]);
+    await manager.close();
+  });
+
+  it('writes at once when the run is interrupted, with the outcomes still waiting', async () => {
+    const manager = await open([[], [], []]);
+    const controller = new AbortController();
+    const seen: string[][] = [];
+    const { done } = run(
+      manager,
+      async (item, _context, signal) => {
+        seen.push(completeOnDisk(manager));
+        // Past the turn in which the previous outcome's write starts.
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        if (item.id !== 'P1.M1.T1.S3') return;
+        controller.abort();
+        expect(signal.aborted).toBe(true);
+      },
+      { groupCommitMs: HOUR, signal: controller.signal },
+    );
+    const summary = await done;
+    expect(summary.interrupted).toBe(true);
+    // S2's outcome was waiting for the window when S3 started (S1's may have been being written).
+    expect(seen).toHaveLength(3);
+    expect([[], ids(1)]).toContainEqual(seen[2]);
+    const onDisk = await readSession(manager.currentSession!.metadata.path);
+    expect(
+      onDisk.backlog.backlog[0]!.milestones[0]!.tasks[0]!.subtasks.map((s) => s.status),
+    ).toEqual(['Complete', 'Complete', 'Planned']);
+    await manager.close();
+  });
+
+  it('writes each outcome at once with flush "change", whatever the window', async () => {
+    const manager = await open([[], [], []]);
+    const seen: string[][] = [];
+    const { done } = run(
+      manager,
+      () => {
+        seen.push(completeOnDisk(manager));
+      },
+      { groupCommitMs: HOUR, flush: 'change' },
+    );
+    await done;
+    expect(seen).toEqual([[], ids(1), ids(1, 2)]);
     await manager.close();
   });
 });

@@ -24,7 +24,7 @@ import type {
   WorkerContext,
   WorkResult,
 } from './types.ts';
-import { createSessionSource, type WorkSource } from './work-source.ts';
+import { createSessionSource, type SessionSourceOptions, type WorkSource } from './work-source.ts';
 
 /** Options of {@link createRunner}. */
 export interface RunnerOptions {
@@ -77,6 +77,12 @@ export interface RunnerOptions {
   tailLines?: number;
   /** When statuses are written: after every outcome, or after every change. @default 'outcome' */
   flush?: 'outcome' | 'change';
+  /**
+   * With the default source: outcomes are written in groups, at most one write per this many
+   * milliseconds (a dependant never waits for it). See {@link SessionSourceOptions.groupCommitMs}.
+   * @default 20
+   */
+  groupCommitMs?: number;
   /**
    * Keep the session's ERROR_REPORT.md in line with its Failed subtasks when `run()` ends
    * (interrupted or not): written while some are Failed, removed once none is. @default true
@@ -145,6 +151,7 @@ export function createRunner(options: RunnerOptions): Runner {
     createSessionSource(manager!, {
       ...(options.scope === undefined ? {} : { scope: options.scope }),
       flush: options.flush ?? 'outcome',
+      ...(options.groupCommitMs === undefined ? {} : { groupCommitMs: options.groupCommitMs }),
     });
   const groups = new ProcessGroups(sessionDir);
   const marker = Object.freeze({ [TOKEN_VARIABLE]: groups.token });
@@ -546,6 +553,7 @@ function check(options: RunnerOptions): void {
     ['retries', 0],
     ['timeoutMs', 1],
     ['tailLines', 0],
+    ['groupCommitMs', 0],
   ] as const) {
     const value = options[name];
     if (value !== undefined && (!Number.isSafeInteger(value) || value < min)) {

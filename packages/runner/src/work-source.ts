@@ -39,12 +39,30 @@ export interface SessionSourceOptions {
   /** Only subtasks under this item id. */
   scope?: string;
   /**
-   * `'outcome'`: write after every outcome (the default). `'change'`: also after every status
+   * `'outcome'`: write the outcomes (the default; in groups, see `groupCommitMs`). `'change'`: also after every status
    * change (a claim, a retry), which costs more writes and loses less of a killed run's state.
    * @default 'outcome'
    */
   flush?: 'outcome' | 'change';
+  /**
+   * Outcomes are written in groups: one write (one fdatasync) covers every outcome since the last
+   * one, and writes start at most once per this many milliseconds. An outcome that comes after a
+   * quiet spell is written at once; one that comes sooner waits at most this long. A write starts
+   * at once, whatever the window, when a claim needs an outcome not yet written (a dependant
+   * never waits for the window), when nothing more is ready, and for a subtask given back to
+   * Planned. `0` starts a write for each outcome as soon as the next claim is made. Not used with
+   * `flush: 'change'`, which writes every outcome at once.
+   *
+   * Fast workers gain most: with the default, 200 outcomes a second cost at most 50 writes
+   * instead of 200, and the processor time saved goes to the workers. The cost: a `kill -9` or a power cut may lose
+   * outcomes up to this old, and those subtasks run again (none that a dependant started on).
+   * @default 20
+   */
+  groupCommitMs?: number;
 }
+
+/** The default of {@link SessionSourceOptions.groupCommitMs}. */
+export const GROUP_COMMIT_MS = 20;
 
 /**
  * A {@link WorkSource} over an open session of this process: claims are held in memory (the
@@ -61,11 +79,58 @@ export function createSessionSource(
   // Outcomes being written, by subtask id: a dependant waits for its dependencies' to be durable.
   const unsaved = new Map<string, Promise<void>>();
   const eager = options.flush === 'change';
+  const given = options.groupCommitMs;
+  if (given !== undefined && (!Number.isSafeInteger(given) || given < 0)) {
+    throw new TypeError(
+      `createSessionSource expected groupCommitMs to be a whole number of 0 or more, got ${String(given)}`,
+    );
+  }
+  // Writing after every change includes writing every outcome at once.
+  const windowMs = eager ? 0 : (given ?? GROUP_COMMIT_MS);
+  /** When the last write of outcomes started (`performance.now()`). */
+  let lastWrite = Number.NEGATIVE_INFINITY;
+  /** The next write of outcomes, waiting for its window; `now()` starts it at once. */
+  let waiting: { written: Promise<void>; now: () => void } | undefined;
+
+  /** The write that will cover every status changed so far. */
+  const groupWrite = (): Promise<void> => {
+    if (waiting) return waiting.written;
+    let start!: () => void;
+    const started = new Promise<void>((resolve) => {
+      start = resolve;
+    });
+    const written = started.then(() => {
+      waiting = undefined;
+      lastWrite = performance.now();
+      return manager.flushUpdates();
+    });
+    const wait = lastWrite + windowMs - performance.now();
+    // Even with no wait, the write starts on the next turn of the event loop, not now: the claim
+    // and the spawn of the next subtask, which the runner makes as soon as this outcome is known,
+    // come first (about 0.15 ms of encoding kept off the path from one command's exit to the next
+    // command's start).
+    const timer = wait > 0 ? setTimeout(start, wait) : undefined;
+    const immediate = wait > 0 ? undefined : setImmediate(start);
+    waiting = {
+      written,
+      now() {
+        clearTimeout(timer);
+        clearImmediate(immediate);
+        start();
+      },
+    };
+    return written;
+  };
+  /** Starts the waiting write now, if there is one. */
+  const writeNow = () => waiting?.now();
 
   const waitFor = (item: Subtask): Promise<unknown> | undefined => {
     const writes = (item.dependencies ?? []).flatMap((id) => unsaved.get(id) ?? []);
-    // The journal is written in order, so the newest write covers every earlier outcome too.
-    return writes.length === 0 ? undefined : Promise.all(writes);
+    if (writes.length === 0) return undefined;
+    // A dependant does not wait for the window. The journal is written in order, so the newest
+    // write covers every earlier outcome too.
+    writeNow();
+    return Promise.all(writes);
   };
   const current = () => {
     manager.setCurrentItem(held.size === 0 ? null : [...held].at(-1)!);
@@ -78,14 +143,18 @@ export function createSessionSource(
       return reset;
     },
     async claim() {
-      let next: Subtask | undefined;
+      let ready: Subtask | undefined;
       for (;;) {
-        next = manager.index.nextReady({
+        ready = manager.index.nextReady({
           ...(options.scope === undefined ? {} : { scope: options.scope }),
           skip: (subtask) => held.has(subtask.id) || failed.has(subtask.id),
         });
-        if (!next) return undefined;
-        const pending = waitFor(next);
+        if (!ready) {
+          // Nothing more to start meanwhile: the outcomes waiting for their window go now.
+          writeNow();
+          return undefined;
+        }
+        const pending = waitFor(ready);
         if (pending === undefined) break;
         try {
           await pending;
@@ -96,11 +165,11 @@ export function createSessionSource(
         }
         // Looked at again: another claim may have taken the subtask meanwhile.
       }
-      held.add(next.id);
-      manager.updateItemStatus(next.id, 'Implementing');
+      held.add(ready.id);
+      manager.updateItemStatus(ready.id, 'Implementing');
       current();
       if (eager) await manager.flushUpdates();
-      return manager.index.get(next.id) as Subtask;
+      return manager.index.get(ready.id) as Subtask;
     },
     async mark(id, status) {
       manager.updateItemStatus(id, status);
@@ -111,11 +180,10 @@ export function createSessionSource(
       held.delete(id);
       if (outcome === 'Failed') failed.add(id);
       current();
-      // The write starts on the next turn of the event loop, not now: the claim and the spawn of
-      // the next subtask, which the runner makes as soon as this outcome is known, come first
-      // (about 0.15 ms of encoding kept off the path from one command's exit to the next
-      // command's start). A dependant still waits for it: `unsaved` holds it from now on.
-      const written = nextTurn().then(() => manager.flushUpdates());
+      // A dependant waits for this write: `unsaved` holds it from now on.
+      const written = groupWrite();
+      // Work given back (an interrupted run) is saved at once.
+      if (outcome === 'Planned') writeNow();
       unsaved.set(id, written);
       try {
         await written;
@@ -135,9 +203,4 @@ export function createSessionSource(
       held.clear();
     },
   };
-}
-
-/** Resolves on the check phase of this turn of the event loop, after every pending microtask. */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
