@@ -39,8 +39,9 @@ export interface SessionSourceOptions {
   /** Only subtasks under this item id. */
   scope?: string;
   /**
-   * `'outcome'`: write the outcomes (the default; in groups, see `groupCommitMs`). `'change'`: also after every status
-   * change (a claim, a retry), which costs more writes and loses less of a killed run's state.
+   * `'outcome'`: write the outcomes (the default; in groups, see `groupCommitMs`). `'change'`:
+   * also after every status change (a claim, a retry), which costs more writes and loses less of
+   * a killed run's state.
    * @default 'outcome'
    */
   flush?: 'outcome' | 'change';
@@ -54,8 +55,9 @@ export interface SessionSourceOptions {
    * `flush: 'change'`, which writes every outcome at once.
    *
    * Fast workers gain most: with the default, 200 outcomes a second cost at most 50 writes
-   * instead of 200, and the processor time saved goes to the workers. The cost: a `kill -9` or a power cut may lose
-   * outcomes up to this old, and those subtasks run again (none that a dependant started on).
+   * instead of 200, and the processor time saved goes to the workers. The cost: a `kill -9` or a
+   * power cut may lose outcomes up to this old, and those subtasks run again (none that a
+   * dependant started on).
    * @default 20
    */
   groupCommitMs?: number;
