@@ -1,8 +1,9 @@
 // @savepoint/runner, side by side in one process:
 // 1. Overhead per subtask: the runner with commandWorker('true') at concurrency 1 (claim, item
-//    file, log, process-group record, group end, durable outcome) against a bare loop that spawns
-//    `/bin/sh -c true` the same number of times and waits for each exit. No onEvent, as with the
-//    CLI's default quiet output: the command writes to its attempt log itself.
+//    file, log, process-group record, group end, durable outcome in groups of up to 20 ms) against
+//    a bare loop that spawns `/bin/sh -c true` the same number of times and waits for each exit.
+//    No onEvent, as with the CLI's default quiet output: the command writes to its attempt log
+//    itself.
 // 2. Speed-up with concurrency 1, 2, 4 and 8 for independent subtasks whose worker sleeps 200 ms.
 //
 //   pnpm build && node bench/runner.bench.mjs [--quick] [--json]

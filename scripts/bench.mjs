@@ -878,7 +878,8 @@ function renderRunner(runner) {
     "`bench/runner.bench.mjs`, in a process of its own (a fork takes longer in a process whose heap other sections have grown). Overhead: `createRunner` with `commandWorker('true')` " +
       `at concurrency 1 over ${count(overhead.subtasks)} independent subtasks of a fresh session (claim, ` +
       'item file, attempt log that the command writes itself, process-group record, durable outcome ' +
-      'appended to the session journal while the next subtask starts) against a bare loop ' +
+      'appended to the session journal while the next subtask starts, one write for the outcomes ' +
+      'of up to 20 ms: the default groupCommitMs) against a bare loop ' +
       `that spawns \`/bin/sh -c true\` as many times; ${overhead.rounds} rounds, interleaved` +
       (overhead.load
         ? ` (1-minute load average ${fixed(overhead.load.before, 2)} before, ${fixed(overhead.load.after, 2)} after, on ${os.availableParallelism()} cores)`
