@@ -141,16 +141,22 @@ describe('acquireLock', () => {
         const newer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30_000)'], {
           stdio: 'ignore',
         });
-        // `sleep 0` exits at once, and the shell, replaced by `sleep 120`, never reaps it (the
-        // test kills it when done, long before that).
-        const shell = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 120'], {
-          stdio: ['ignore', 'pipe', 'ignore'],
-        });
+        // The background subshell exits once the shell has become `sleep 120`, which never reaps
+        // it (the test kills it when done, long before that). Exiting any earlier would let the
+        // shell reap it before its exec, about one time in twenty with `sleep 0 &`: no zombie.
+        const shell = spawn(
+          'sh',
+          [
+            '-c',
+            '{ while [ "$(cat /proc/$$/comm)" != sleep ]; do sleep 0.01; done; } & echo $!; exec sleep 120',
+          ],
+          { stdio: ['ignore', 'pipe', 'ignore'] },
+        );
         try {
           const line = await new Promise<Buffer>((resolve) => shell.stdout.once('data', resolve));
           const zombie = Number(String(line).trim());
-          // `sleep 0` needs a moment to start and exit before it is a zombie: wait for that, for
-          // as long as the test's own timeout allows.
+          // The subshell needs a moment to see the exec and exit before it is a zombie: wait for
+          // that, for as long as the test's own timeout allows.
           while (!isZombie(zombie)) await new Promise((resolve) => setTimeout(resolve, 10));
           plantLock(path, {
             pid: newer.pid!,
