@@ -1,8 +1,10 @@
 // Durable updates per second during a real pipeline run with a no-op worker:
 //   savepoint run prd.md --backlog <N subtasks> --exec true --progress never --json
-// with the default --flush subtask (tasks.json written after each subtask) against --flush change
-// (written after every status change). Each run is a fresh session, timed as a whole process; a
-// preloaded observer (fixtures/count-writes.mjs) counts status changes and writes of tasks.json.
+// with the default --flush subtask (outcomes appended to tasks.journal in groups, at most one
+// write per 20 ms) against --flush change (every status change written at once; changes made
+// while an append runs go into the next one). Each run is a
+// fresh session, timed as a whole process; a preloaded observer (fixtures/count-writes.mjs)
+// counts status changes, durable appends to tasks.journal and replacements of tasks.json.
 //
 //   pnpm build && node bench/pipeline-run.bench.mjs [--quick]
 import { readFileSync } from 'node:fs';
@@ -76,13 +78,18 @@ export async function run(options = {}) {
           );
         }
         const observed = JSON.parse(readFileSync(counts, 'utf8'));
-        if (observed.statusChanges < subtasks || observed.tasksJsonWrites < 1) {
+        if (
+          observed.statusChanges < subtasks ||
+          observed.journalAppends < 1 ||
+          observed.tasksJsonWrites < 1
+        ) {
           throw new Error(`--flush ${mode}: the observer saw no status changes or no writes`);
         }
         measured.get(mode).push({ ms: result.ms, ...observed });
         log(
           `run ${r + 1}/${runs} --flush ${mode}: ${result.ms.toFixed(0)} ms, ` +
-            `${observed.statusChanges} status changes, ${observed.tasksJsonWrites} writes of tasks.json`,
+            `${observed.statusChanges} status changes, ${observed.journalAppends} journal appends, ` +
+            `${observed.tasksJsonWrites} writes of tasks.json`,
         );
       }
     }
@@ -98,13 +105,14 @@ export async function run(options = {}) {
         ),
         loop: summarizeValues(`--flush ${mode} (work loop)`, inRun),
         statusChanges: describeValues(samples.map((s) => s.statusChanges)),
+        journalAppends: describeValues(samples.map((s) => s.journalAppends)),
         tasksJsonWrites: describeValues(samples.map((s) => s.tasksJsonWrites)),
         subtasksPerSecond: describeValues(samples.map((s) => (subtasks * 1000) / s.ms)),
         statusChangesPerSecond: describeValues(samples.map((s) => (s.statusChanges * 1000) / s.ms)),
-        writesPerSecond: describeValues(samples.map((s) => (s.tasksJsonWrites * 1000) / s.ms)),
+        appendsPerSecond: describeValues(samples.map((s) => (s.journalAppends * 1000) / s.ms)),
         loopSubtasksPerSecond: describeValues(inRun.map((ms) => (subtasks * 1000) / ms)),
-        loopWritesPerSecond: describeValues(
-          samples.map((s, k) => (s.tasksJsonWrites * 1000) / inRun[k]),
+        loopAppendsPerSecond: describeValues(
+          samples.map((s, k) => (s.journalAppends * 1000) / inRun[k]),
         ),
       };
     });
@@ -131,8 +139,9 @@ if (isMain(import.meta.url)) {
       'subtasks/s': Number(row.subtasksPerSecond.median.toFixed(1)),
       'status changes': row.statusChanges.median,
       'status changes/s': Number(row.statusChangesPerSecond.median.toFixed(1)),
+      'journal appends': row.journalAppends.median,
+      'appends/s': Number(row.appendsPerSecond.median.toFixed(1)),
       'tasks.json writes': row.tasksJsonWrites.median,
-      'writes/s': Number(row.writesPerSecond.median.toFixed(1)),
     })),
   );
 }

@@ -822,11 +822,15 @@ function renderPipeline(pipeline) {
   out.push(
     `\`bench/pipeline-run.bench.mjs\`: \`savepoint run prd.md --backlog <${count(pipeline.subtasks)} subtasks> ` +
       '--exec true --progress never --json`, a fresh session each run, with the default ' +
-      '`--flush subtask` (tasks.json written after each subtask) and with `--flush change` (written ' +
-      'after every status change). An observer preloaded with `node --import` ' +
-      '(`bench/fixtures/count-writes.mjs`) counts the status changes and the atomic replacements of ' +
-      'tasks.json. "Whole run" is the process from spawn to exit; "work loop" runs from the first ' +
-      `status change to the last write of tasks.json. ${pipeline.runs} runs per mode, interleaved; ` +
+      '`--flush subtask` (outcomes appended to the session journal, tasks.journal, in groups: at ' +
+      'most one write per 20 ms) and with `--flush change` (every status change written at once; ' +
+      'changes made while an append runs go into the next one). ' +
+      'An observer preloaded with `node --import` (`bench/fixtures/count-writes.mjs`) counts the ' +
+      "status changes, the durable appends to tasks.journal (from the session's own counters) and " +
+      'the atomic replacements of tasks.json (the snapshot written when the session starts and the ' +
+      'one written when it closes). "Whole run" is the process from spawn to exit; "work loop" runs ' +
+      'from the first status change to the last write of tasks.json, the closing snapshot. ' +
+      `${pipeline.runs} runs per mode, interleaved; ` +
       `each checked for exit 0 and every subtask Complete. Section time: ${seconds(pipeline.durationS)}.`,
     '',
   );
@@ -854,17 +858,19 @@ function renderPipeline(pipeline) {
           `${fixed(eager.loop.medianMs / batched.loop.medianMs, 2)}x`,
         ],
         ['status changes', plain(batched.statusChanges), plain(eager.statusChanges), ''],
+        compareRow('durable appends to tasks.journal', 'journalAppends', plain),
         compareRow('writes of tasks.json', 'tasksJsonWrites', plain),
         compareRow('subtasks/s (whole run)', 'subtasksPerSecond', rate),
         compareRow('status changes durable/s (whole run)', 'statusChangesPerSecond', rate),
-        compareRow('writes of tasks.json/s (whole run)', 'writesPerSecond', rate),
+        compareRow('journal appends/s (whole run)', 'appendsPerSecond', rate),
         compareRow('subtasks/s (work loop)', 'loopSubtasksPerSecond', rate),
-        compareRow('writes of tasks.json/s (work loop)', 'loopWritesPerSecond', rate),
+        compareRow('journal appends/s (work loop)', 'loopAppendsPerSecond', rate),
       ],
     ),
     '',
     "With `--flush subtask` every status change is durable too, in batches: a subtask's changes are " +
-      'written together once it ends.',
+      'written together once it ends, with those of every other subtask that ended in the same ' +
+      '20 ms. With `--flush change` each claim and each outcome starts an append at once.',
     '',
   );
   return out;
