@@ -69,15 +69,16 @@ export function commandWorker(command: string, options: CommandWorkerOptions = {
       });
     }
     if (signal.aborted) return { ok: false, message: 'aborted before it started' };
-    const env: NodeJS.ProcessEnv = { ...baseEnv, ...context.marker };
-    Object.assign(env, {
+    const env: NodeJS.ProcessEnv = {
+      ...baseEnv,
+      ...context.marker,
       SAVEPOINT_ITEM_ID: item.id,
       SAVEPOINT_ITEM_TITLE: safeEnvValue(item.title),
       SAVEPOINT_ATTEMPT: String(context.attempt),
       SAVEPOINT_SESSION_DIR: context.sessionDir,
       SAVEPOINT_ITEM_FILE: itemFile,
       SAVEPOINT_LOG_FILE: context.logPath,
-    });
+    };
     // Awaited rather than returned: an async function that returns a promise takes two more
     // turns of the microtask queue to settle, between the command's exit and its outcome.
     return await runInGroup(command, {

@@ -395,16 +395,16 @@ describe('commandWorker', () => {
   it('starts the command from the environment as it was when the worker was made', async () => {
     const manager = await open([[]]);
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, SEEN: 'at creation' };
-    const worker = commandWorker(
-      'printf "%s|%s|%s" "$SEEN" "${LATER-unset}" "$SAVEPOINT_ITEM_ID"',
-      { env, graceMs: 500 },
-    );
+    const worker = commandWorker('printf "%s|%s|%s" "$SEEN" "$LATER" "$SAVEPOINT_ITEM_ID"', {
+      env,
+      graceMs: 500,
+    });
     env.SEEN = 'changed afterwards';
     env.LATER = 'added afterwards';
     const { events, done } = run(manager, worker);
     await done;
     const lines = events.flatMap((e) => (e.type === 'output' ? [e.line] : []));
-    expect(lines).toEqual(['at creation|unset|P1.M1.T1.S1']);
+    expect(lines).toEqual(['at creation||P1.M1.T1.S1']);
     await manager.close();
   });
 });
