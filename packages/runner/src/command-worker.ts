@@ -50,10 +50,12 @@ export function commandWorker(command: string, options: CommandWorkerOptions = {
     );
   }
   const graceMs = options.graceMs ?? 3000;
-  // Copied once: reading `process.env` key by key asks the process environment for each one,
-  // which cost more than anything else the runner does between one command's exit and the next
-  // command's spawn (about 0.1 ms each time); a spread of a plain object costs next to nothing.
-  const baseEnv = copyEnv(options.env ?? process.env);
+  // Copied once: reading `process.env` asks the process environment for each key, which cost
+  // more than anything else the runner does between one command's exit and the next command's
+  // spawn (about 0.1 ms each time). A spread makes an object with fast properties, so the
+  // spread of it for each attempt costs about 1 us (an object filled key by key is a
+  // dictionary, and spreading one cost 20 us).
+  const baseEnv: NodeJS.ProcessEnv = { ...(options.env ?? process.env) };
   return async (item, context, signal) => {
     const itemFile = context.logPath.replace(/\.log$/, '.item.json');
     try {
@@ -93,16 +95,6 @@ export function commandWorker(command: string, options: CommandWorkerOptions = {
       what: item.id,
     });
   };
-}
-
-/**
- * A plain-object copy of `env`, read key by key. For `process.env` this asks the process
- * environment once per key, where a spread asks twice (whether the key is there, then its value).
- */
-function copyEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const copy: NodeJS.ProcessEnv = {};
-  for (const key of Object.keys(env)) copy[key] = env[key];
-  return copy;
 }
 
 /** Options of {@link runCommand}. */
