@@ -1,3 +1,4 @@
 import { packageBuild } from '../../tsup.base.ts';
 
-export default packageBuild();
+// `shims`: the CommonJS build gets an `import.meta.url`, which loads `pg` on first use.
+export default packageBuild({ shims: true });

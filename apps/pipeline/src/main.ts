@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { UsageError } from './args.ts';
-import { COMMANDS, runCommand } from './commands/index.ts';
-import { CliError, describeError, EXIT } from './errors.ts';
+import { isCommand, loadCommand } from './commands/index.ts';
+import { CliError, EXIT } from './errors.ts';
 import { helpText } from './help.ts';
 import type { Io } from './run.ts';
 
@@ -31,12 +31,17 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     io.stdout.write(`${version()}\n`);
     return EXIT.OK;
   }
-  if (!Object.hasOwn(COMMANDS, name)) {
+  if (!isCommand(name)) {
     io.stderr.write(`savepoint: unknown command '${name}'\nsee: savepoint --help\n`);
     return EXIT.INPUT;
   }
+  // Loaded with the command, before it runs: an error met during a shutdown (a Ctrl-C while
+  // planning) is printed before the shutdown ends the process, with no module load in between.
+  let describe: typeof import('./describe-error.ts').describeError | undefined;
   try {
-    return await runCommand(name, rest, io);
+    const command = await loadCommand(name, rest);
+    ({ describeError: describe } = await import('./describe-error.ts'));
+    return await command(io);
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr.write(`savepoint: ${error.message}\nsee: savepoint ${name} --help\n`);
@@ -44,7 +49,8 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     }
     // validate names a file, not a plan folder.
     const planDir = error instanceof CliError || name === 'validate' ? undefined : planDirOf(rest);
-    const { message, exitCode } = describeError(error, planDir);
+    describe ??= (await import('./describe-error.ts')).describeError;
+    const { message, exitCode } = describe(error, planDir);
     io.stderr.write(`savepoint: ${message}\n`);
     return exitCode;
   }

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  APP_DIR,
   items,
   makePrd,
   readLines,
@@ -559,5 +560,52 @@ process.stdout.write(JSON.stringify(backlog));
     expect(codes).toEqual(expect.arrayContaining(['UNKNOWN_DEPENDENCY', 'DUPLICATE_ID']));
     const text = await runCli(['validate', file], w.dir);
     expect(text.stdout).toContain('backlog[0].milestones[0].tasks[0].subtasks[0].dependencies[0]');
+  });
+});
+
+describe('what a command loads', () => {
+  const RECORDER = join(APP_DIR, 'test', 'fixtures', 'record-loads.mjs');
+
+  /** The module files `savepoint ...args` loaded, from a preloaded recorder. */
+  async function loads(
+    args: string[],
+    dir: string,
+  ): Promise<{ code: number | null; files: string[] }> {
+    const out = join(dir, `loads-${args[0]}.txt`);
+    const result = await runCli(args, dir, {
+      NODE_OPTIONS: `--import=${RECORDER}`,
+      SAVEPOINT_TEST_LOADS: out,
+    });
+    return { code: result.code, files: existsSync(out) ? readLines(out) : [] };
+  }
+  const uses = (files: string[], name: string) =>
+    files.some((file) => file.includes(`/node_modules/${name}/`));
+
+  it('--version, --help and a mistyped command load neither zod nor pg', async () => {
+    const w = workspace();
+    for (const args of [['--version'], ['--help'], ['run', '--help'], ['stauts']]) {
+      const { code, files } = await loads(args, w.dir);
+      expect(code, args.join(' ')).toBe(args[0] === 'stauts' ? 2 : 0);
+      // The recorder saw the CLI's own files, so an empty list cannot pass for a light start.
+      expect(
+        files.some((file) => file.endsWith('/main.js')),
+        args.join(' '),
+      ).toBe(true);
+      expect(uses(files, 'zod'), args.join(' ')).toBe(false);
+      expect(uses(files, 'pg'), args.join(' ')).toBe(false);
+    }
+  });
+
+  it('a command on a plan folder loads zod but never the PostgreSQL driver', async () => {
+    const w = workspace();
+    writeFileSync(w.prd, makePrd(1, 2));
+    const ran = await loads(['run', w.prd, '--plan-dir', w.plan, '--simulate', '1'], w.dir);
+    expect(ran.code).toBe(0);
+    const status = await loads(['status', '--plan-dir', w.plan], w.dir);
+    expect(status.code).toBe(0);
+    for (const { files } of [ran, status]) {
+      expect(uses(files, 'zod')).toBe(true);
+      expect(uses(files, 'pg')).toBe(false);
+    }
   });
 });

@@ -16,11 +16,12 @@ import {
   type StoreWaitOptions,
 } from '@savepoint/session';
 import { type Backlog, parseBacklog, STATUSES, serializeBacklog } from '@savepoint/task-schema';
-import pg from 'pg';
+import type pg from 'pg';
 import { backlogToRows, type ItemRow, rowsToBacklog } from './backlog-rows.ts';
 import { createClaims, type PostgresClaims } from './claims.ts';
 import { HolderLock } from './internal/holder-lock.ts';
 import { Listener, type WaitForWorkOptions, type WakeReason } from './internal/listener.ts';
+import { loadPg } from './internal/load-pg.ts';
 import { channelName, isTransient, quoteIdent } from './internal/sql.ts';
 import { runSync, type SyncStatement } from './internal/sync-query.ts';
 import { type MigrationResult, migrate } from './migrate.ts';
@@ -185,7 +186,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     );
   }
   const ownsPool = givenPool === undefined;
-  const pool = givenPool ?? new pg.Pool({ connectionString, max: options.maxConnections ?? 10 });
+  const pool =
+    givenPool ?? new (loadPg().Pool)({ connectionString, max: options.maxConnections ?? 10 });
   // An idle client whose server went away emits on the pool; the next query reports it.
   if (ownsPool) pool.on('error', () => {});
   return new Store(pool, ownsPool, schema, pollIntervalMs);

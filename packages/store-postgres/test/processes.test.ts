@@ -1,6 +1,8 @@
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { createPostgresStore, type PostgresStore } from '../src/index.ts';
 import {
   buildFixture,
@@ -111,7 +113,10 @@ describePg('PostgreSQL store: workers in other processes', () => {
 
   it("SIGTERM gives a worker's subtasks back at once", async () => {
     const id = await session(makeBacklog([[{}, {}, {}, {}]]));
-    const log = `${process.env.TMPDIR ?? '/tmp'}/savepoint-term-${process.pid}-${Date.now()}.log`;
+    // The worker's log goes in a folder of this test's own, removed when it ends.
+    const dir = mkdtempSync(join(tmpdir(), 'savepoint-term-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const log = join(dir, 'worker.log');
     // A long lease and a slow worker: only the clean release can give the items back in time.
     const child = startChild(
       worker,

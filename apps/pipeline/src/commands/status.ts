@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatSessionStatus, sessionStatus } from '@savepoint/runner';
 import { formatSessionTable, readSessions, sessionRows } from '@savepoint/session';
-import { describeError } from '../errors.ts';
+import { describeError } from '../describe-error.ts';
 import { type Store, withStore } from '../store.ts';
 import { type CliCommand, print, readChosen } from './shared.ts';
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { SessionError, type SessionLockHolder } from '@savepoint/session';
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from './load-pg.ts';
 import { runSync } from './sync-query.ts';
 
 /**
@@ -82,7 +83,7 @@ export class HolderLock {
     const fresh = HolderLock.describe();
     const token = options.token ?? fresh.token;
     const holder = options.holder ?? fresh.holder;
-    const client = new pg.Client(config);
+    const client = new (loadPg().Client)(config);
     client.on('error', () => {});
     await client.connect();
     try {

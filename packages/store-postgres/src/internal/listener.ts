@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from './load-pg.ts';
 
 /** Why a wait for work ended. */
 export type WakeReason = 'notified' | 'timeout' | 'aborted';
@@ -94,7 +95,7 @@ export class Listener {
   }
 
   async #connect(): Promise<void> {
-    const client = new pg.Client(this.#config());
+    const client = new (loadPg().Client)(this.#config());
     const drop = (): void => {
       if (this.#client === client) this.#client = undefined;
     };
