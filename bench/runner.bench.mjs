@@ -8,6 +8,7 @@
 //
 //   pnpm build && node bench/runner.bench.mjs [--quick] [--json]
 import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +49,26 @@ export async function run(options = {}) {
     return ms;
   }
 
+  let probes = 0;
+  /**
+   * The median time to create an empty file in the bench folder, in ms. Each attempt of the
+   * runner creates two (its log and its item file); the bare loop creates none. On ext4 a create
+   * can take 20 times longer for a while after many files near it were deleted (other benchmarks
+   * and tests do that), so the state of the folder goes with the ratio.
+   */
+  function createMs() {
+    const dir = join(root, `probe-${probes++}`);
+    mkdirSync(dir);
+    const times = [];
+    for (let k = 0; k < 100; k++) {
+      const started = performance.now();
+      closeSync(openSync(join(dir, `f${k}`), 'w'));
+      times.push(performance.now() - started);
+    }
+    return median(times);
+  }
+
+  const createBefore = createMs();
   const loadBefore = loadavg()[0];
   try {
     const runnerMs = [];
@@ -75,6 +96,7 @@ export async function run(options = {}) {
     // The ratio moves with the machine's load (the runner's extra work competes for the cores),
     // so the 1-minute load average around the measurement goes with it.
     overhead.load = { before: loadBefore, after: loadavg()[0] };
+    overhead.createMs = { before: createBefore, after: createMs() };
     overhead.perSubtaskMs = {
       runner: overhead.runner.medianMs / subtasks,
       bare: overhead.bare.medianMs / subtasks,

@@ -890,6 +890,9 @@ function renderRunner(runner) {
       (overhead.load
         ? ` (1-minute load average ${fixed(overhead.load.before, 2)} before, ${fixed(overhead.load.after, 2)} after, on ${os.availableParallelism()} cores)`
         : '') +
+      (overhead.createMs
+        ? `; creating an empty file in the bench folder took ${fixed(overhead.createMs.before, 3)} ms before the rounds and ${fixed(overhead.createMs.after, 3)} ms after (median of 100; each attempt creates two, the bare loop none)`
+        : '') +
       '. Speed-up: ' +
       `${runner.sleepers} independent subtasks whose worker is \`sleep 0.2\`. Section time: ${seconds(runner.durationS)}.`,
     '',
