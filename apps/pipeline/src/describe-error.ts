@@ -3,7 +3,6 @@ import { DecomposeError } from '@savepoint/decompose';
 import { RunnerError } from '@savepoint/runner';
 import { recoveryHint, SessionError } from '@savepoint/session';
 import { BacklogError, formatBacklogError } from '@savepoint/task-schema';
-
 import { CliError, EXIT } from './errors.ts';
 
 const PROBLEMS: Record<EnvironmentProblem, [problem: string, fix: string]> = {
