@@ -52,9 +52,9 @@ export function commandWorker(command: string, options: CommandWorkerOptions = {
   const graceMs = options.graceMs ?? 3000;
   // Copied once: reading `process.env` asks the process environment for each key, which cost
   // more than anything else the runner does between one command's exit and the next command's
-  // spawn (about 0.1 ms each time). A spread makes an object with fast properties, so the
-  // spread of it for each attempt costs about 1 us (an object filled key by key is a
-  // dictionary, and spreading one cost 20 us).
+  // spawn (about 0.1 ms each time). Each attempt's environment is an object of its own few
+  // variables on top of this copy (`spawn` takes inherited keys too), so no attempt copies
+  // the whole environment again.
   const baseEnv: NodeJS.ProcessEnv = { ...(options.env ?? process.env) };
   return async (item, context, signal) => {
     const itemFile = context.logPath.replace(/\.log$/, '.item.json');
@@ -71,16 +71,14 @@ export function commandWorker(command: string, options: CommandWorkerOptions = {
       });
     }
     if (signal.aborted) return { ok: false, message: 'aborted before it started' };
-    const env: NodeJS.ProcessEnv = {
-      ...baseEnv,
-      ...context.marker,
-      SAVEPOINT_ITEM_ID: item.id,
-      SAVEPOINT_ITEM_TITLE: safeEnvValue(item.title),
-      SAVEPOINT_ATTEMPT: String(context.attempt),
-      SAVEPOINT_SESSION_DIR: context.sessionDir,
-      SAVEPOINT_ITEM_FILE: itemFile,
-      SAVEPOINT_LOG_FILE: context.logPath,
-    };
+    const env: NodeJS.ProcessEnv = Object.create(baseEnv);
+    Object.assign(env, context.marker);
+    env.SAVEPOINT_ITEM_ID = item.id;
+    env.SAVEPOINT_ITEM_TITLE = safeEnvValue(item.title);
+    env.SAVEPOINT_ATTEMPT = String(context.attempt);
+    env.SAVEPOINT_SESSION_DIR = context.sessionDir;
+    env.SAVEPOINT_ITEM_FILE = itemFile;
+    env.SAVEPOINT_LOG_FILE = context.logPath;
     // Awaited rather than returned: an async function that returns a promise takes two more
     // turns of the microtask queue to settle, between the command's exit and its outcome.
     return await runInGroup(command, {

@@ -407,6 +407,34 @@ describe('commandWorker', () => {
     expect(lines).toEqual(['at creation||P1.M1.T1.S1']);
     await manager.close();
   });
+
+  it('gives each attempt its own SAVEPOINT_ variables over ones the environment already has', async () => {
+    // A runner inside another runner's worker inherits that worker's variables.
+    const manager = await open([[], []]);
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      KEPT: 'kept',
+      SAVEPOINT_ITEM_ID: 'OUTER.ID',
+      SAVEPOINT_ATTEMPT: '9',
+      SAVEPOINT_RUN_TOKEN: 'outer-token',
+    };
+    const worker = commandWorker(
+      'printf "%s|%s|%s|%s\\n" "$KEPT" "$SAVEPOINT_ITEM_ID" "$SAVEPOINT_ATTEMPT" "$SAVEPOINT_RUN_TOKEN"',
+      { env, graceMs: 500 },
+    );
+    const { events, done } = run(manager, worker);
+    await done;
+    const lines = events.flatMap((e) => (e.type === 'output' ? [e.line] : []));
+    expect(lines).toHaveLength(2);
+    for (const [k, line] of lines.entries()) {
+      const [kept, id, attempt, token] = line.split('|');
+      expect([kept, id, attempt]).toEqual(['kept', `P1.M1.T1.S${k + 1}`, '1']);
+      expect(token).toMatch(/^[0-9a-f]{8,}$/);
+      expect(token).not.toBe('outer-token');
+    }
+    expect(env.SAVEPOINT_ITEM_ID).toBe('OUTER.ID');
+    await manager.close();
+  });
 });
 
 describe('outcomes and claims', () => {

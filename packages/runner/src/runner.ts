@@ -221,6 +221,20 @@ export function createRunner(options: RunnerOptions): Runner {
         });
       }
     }
+    // One listener for the whole run, not one per attempt: the signal reaches every attempt in
+    // flight through its own controller.
+    const stopAll = () => {
+      for (const attempt of attempts.values()) attempt.abort(stop.reason);
+    };
+    stop.addEventListener('abort', stopAll, { once: true });
+    try {
+      return await work(summary);
+    } finally {
+      stop.removeEventListener('abort', stopAll);
+    }
+  }
+
+  async function work(summary: RunSummary): Promise<RunSummary> {
     // A killed run's processes must be gone before any of its subtasks can run again.
     summary.reaped = await groups.open();
     summary.recovered = await source.open();
@@ -363,7 +377,7 @@ export function createRunner(options: RunnerOptions): Runner {
     item: Subtask,
     attempt: number,
   ): Promise<{ result: WorkResult; tail: string; logPath: string }> {
-    const base = join(logsDir, fileSafe(item.id));
+    const base = `${logsDir}/${fileSafe(item.id)}`;
     const logPath = `${base}.${attempt}.log`;
     const previousLogPath = attempt > 1 ? `${base}.${attempt - 1}.log` : null;
     // The log is written with plain synchronous writes to a descriptor opened here: small writes
@@ -397,8 +411,7 @@ export function createRunner(options: RunnerOptions): Runner {
     const attemptStop = new AbortController();
     attempts.set(item.id, attemptStop);
     if (lost.has(item.id)) attemptStop.abort(new Error(`the claim on ${item.id} was lost`));
-    const onStop = () => attemptStop.abort(stop.reason);
-    stop.addEventListener('abort', onStop, { once: true });
+    if (stop.aborted) attemptStop.abort(stop.reason);
     let timedOut = false;
     const timer =
       options.timeoutMs === undefined
@@ -452,7 +465,6 @@ export function createRunner(options: RunnerOptions): Runner {
       result = { ok: false, message: error instanceof Error ? error.message : String(error) };
     } finally {
       clearTimeout(timer);
-      stop.removeEventListener('abort', onStop);
       attempts.delete(item.id);
     }
     if (timedOut) {
