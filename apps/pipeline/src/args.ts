@@ -35,12 +35,10 @@ export function execution(parsed: Record<string, string | boolean | undefined>):
   const progress = oneOf(values.progress ?? 'auto', '--progress', ['auto', 'always', 'never']);
   const flush = oneOf(values.flush ?? 'subtask', '--flush', ['subtask', 'change']);
   const output = oneOf(values.output ?? 'quiet', '--output', ['quiet', 'stream']);
-  const concurrency = optionalInteger(values.concurrency, '--concurrency');
-  if (concurrency === 0) throw new UsageError('--concurrency must be 1 or more');
   return {
     flush,
     output,
-    concurrency,
+    concurrency: optionalInteger(values.concurrency, '--concurrency', 1),
     planDir: values['plan-dir'] ?? 'plan',
     store: values.store,
     exec: exec === undefined ? undefined : nonEmpty(exec, '--exec'),
@@ -53,6 +51,6 @@ export function execution(parsed: Record<string, string | boolean | undefined>):
   };
 }
 
-function optionalInteger(value: string | undefined, flag: string): number | undefined {
-  return value === undefined ? undefined : wholeNumber(value, flag, 0);
+function optionalInteger(value: string | undefined, flag: string, min = 0): number | undefined {
+  return value === undefined ? undefined : wholeNumber(value, flag, 0, min);
 }

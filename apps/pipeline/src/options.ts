@@ -47,11 +47,16 @@ function describeParseError(error: Error & { code?: string }): string {
   return error.message.split('\n')[0]!;
 }
 
-/** A whole number of 0 or more from an option's text, or `fallback` when it was not given. */
-export function wholeNumber(value: string | undefined, flag: string, fallback: number): number {
+/** A whole number of `min` or more from an option's text, or `fallback` when it was not given. */
+export function wholeNumber(
+  value: string | undefined,
+  flag: string,
+  fallback: number,
+  min = 0,
+): number {
   if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
-    throw new UsageError(`${flag} needs a whole number of 0 or more, got ${value}`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < min) {
+    throw new UsageError(`${flag} needs a whole number of ${min} or more, got ${value}`);
   }
   return Number(value);
 }

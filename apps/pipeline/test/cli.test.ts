@@ -441,6 +441,21 @@ describe('bad input', () => {
         '--retries needs a whole number of 0 or more, got -1',
         'savepoint run --help',
       ],
+      [
+        ['run', 'a.md', '--concurrency', '0'],
+        '--concurrency needs a whole number of 1 or more, got 0',
+        'savepoint run --help',
+      ],
+      [
+        ['resume', '--concurrency', 'four'],
+        '--concurrency needs a whole number of 1 or more, got four',
+        'savepoint resume --help',
+      ],
+      [
+        ['work', '--lease-ms', '99'],
+        '--lease-ms needs a whole number of 100 or more, got 99',
+        'savepoint work --help',
+      ],
       [['status', '--bogus'], 'unknown option --bogus', 'savepoint status --help'],
       [['status', '--plan-dir'], '--plan-dir needs a value', 'savepoint status --help'],
       [['sessions', '--json=yes'], '--json takes no value', 'savepoint sessions --help'],

@@ -7,7 +7,7 @@ import {
 } from '@savepoint/store-postgres';
 import { execution } from '../args.ts';
 import { CliError } from '../errors.ts';
-import { single, UsageError, wholeNumber } from '../options.ts';
+import { single, wholeNumber } from '../options.ts';
 import { pickSession, withPostgres } from '../store.ts';
 import { DEFAULT_LEASE_MS, workShared } from '../work.ts';
 import type { CliCommand } from './shared.ts';
@@ -21,8 +21,8 @@ export const work: CliCommand = {
       values['lease-ms'] as string | undefined,
       '--lease-ms',
       DEFAULT_LEASE_MS,
+      100,
     );
-    if (leaseMs < 100) throw new UsageError(`--lease-ms must be 100 or more, got ${leaseMs}`);
     return withPostgres(values, io.env, 'work', async (pg) => {
       const session = await pickSession(pg.store, values.session as string | undefined);
       const config = mergeRunConfig(await readSharedRunConfig(pg.store, session.id), { exec });
