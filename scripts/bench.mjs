@@ -402,7 +402,7 @@ function evaluateGoals(all) {
     goals.push(
       goal(
         'issue 12',
-        'flushUpdates() after 1 change: 100,000 ÷ 1,000 subtasks',
+        'flushUpdates() after 1 change: 100,000 ÷ 1,000 subtasks, the sizes in turn',
         at(r.flushGrowth1kTo100k),
         1.5,
       ),
