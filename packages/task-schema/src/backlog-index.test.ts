@@ -117,6 +117,41 @@ describe('lookups', () => {
   });
 });
 
+describe('setStatus onChange', () => {
+  it('names each item the call changed, the item first, then ancestors nearest first', () => {
+    const index = createBacklogIndex(sampleBacklog());
+    const seen: string[] = [];
+    const onChange = (id: string, status: string) => seen.push(`${id}=${status}`);
+    index.setStatus('P1.M1.T1.S1', 'Implementing', { onChange });
+    expect(seen).toEqual([
+      'P1.M1.T1.S1=Implementing',
+      'P1.M1.T1=Implementing',
+      'P1.M1=Implementing',
+      'P1=Implementing',
+    ]);
+    seen.length = 0;
+    // Only T1 changes with it: M1 and P1 stay Implementing.
+    index.setStatus('P1.M1.T1.S1', 'Complete', { onChange });
+    expect(seen).toEqual(['P1.M1.T1.S1=Complete']);
+    seen.length = 0;
+    index.setStatus('P1.M1.T1.S2', 'Complete', { onChange });
+    expect(seen).toEqual(['P1.M1.T1.S2=Complete', 'P1.M1.T1=Complete']);
+    // Each name agrees with the index once the call has returned.
+    for (const entry of seen) {
+      const [id, status] = entry.split('=');
+      expect(index.get(id!)?.status).toBe(status);
+    }
+    seen.length = 0;
+    index.setStatus('P1.M1.T1.S2', 'Complete', { onChange });
+    expect(seen).toEqual([]);
+    index.setStatus('P1.M2.T1.S1', 'Failed', { rollUp: false, onChange });
+    expect(seen).toEqual(['P1.M2.T1.S1=Failed']);
+    expect(() => index.setStatus('P1.M2.T1.S1', 'Planned', { onChange: 'log' as never })).toThrow(
+      /options.onChange must be a function, got/,
+    );
+  });
+});
+
 describe('readiness', () => {
   it('follows dependencies at every level', () => {
     const index = createBacklogIndex(sampleBacklog());

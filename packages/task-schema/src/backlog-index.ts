@@ -34,6 +34,11 @@ export interface SetStatusOptions {
    * @default true
    */
   rollUp?: boolean;
+  /**
+   * Called for each item whose status this call changed: the item first, then the ancestors the
+   * roll-up changed, nearest first. It runs once the index is up to date.
+   */
+  onChange?: (id: string, status: Status) => void;
 }
 
 /**
@@ -277,22 +282,33 @@ class Index implements BacklogIndex {
       throw new TypeError(`options.rollUp must be a boolean, got ${describe(rollUp)}`);
     }
 
-    const { parent } = this.#flat;
-    let changed = false;
+    const { onChange } = options;
+    if (onChange !== undefined && typeof onChange !== 'function') {
+      throw new TypeError(`options.onChange must be a function, got ${describe(onChange)}`);
+    }
+
+    const { parent, ids } = this.#flat;
+    // The changed nodes, item first (at most the item and its three ancestors).
+    const changed: number[] = [];
+    let n = 0;
     if (this.#status[node] !== next) {
       this.#apply(node, next);
-      changed = true;
+      changed[n++] = node;
     }
     if (rollUp) {
       for (let at = parent[node]!; at >= 0; at = parent[at]!) {
         const derived = rollUpStatus(this.#childCounts, at * STATUS_COUNT, this.#childTotal[at]!);
         if (derived !== this.#status[at]) {
           this.#apply(at, derived);
-          changed = true;
+          changed[n++] = at;
         }
       }
     }
-    if (changed) this.#copyPath(node);
+    if (n === 0) return this.#backlog;
+    this.#copyPath(node);
+    if (onChange) {
+      for (let k = 0; k < n; k++) onChange(ids[changed[k]!]!, STATUSES[this.#status[changed[k]!]!]!);
+    }
     return this.#backlog;
   }
 

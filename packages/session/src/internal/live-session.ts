@@ -68,16 +68,12 @@ export class LiveSession {
    * roll-up changed. Returns whether anything changed.
    */
   setStatus(id: string, status: Status, rollUp: boolean): boolean {
-    const chain = rollUp ? [id, ...this.index.ancestors(id).map((item) => item.id)] : [id];
-    const before = chain.map((key) => this.index.get(key)!.status);
-    const previous = this.index.backlog;
-    this.index.setStatus(id, status, { rollUp });
-    if (this.index.backlog === previous) return false;
     const changes: StatusChange[] = [];
-    for (let i = 0; i < chain.length; i++) {
-      const after = this.index.get(chain[i]!)!.status;
-      if (after !== before[i]) changes.push({ id: chain[i]!, status: after });
-    }
+    this.index.setStatus(id, status, {
+      rollUp,
+      onChange: (changedId, now) => changes.push({ id: changedId, status: now }),
+    });
+    if (changes.length === 0) return false;
     this.pending.setStatuses(changes, 1);
     return true;
   }
