@@ -290,24 +290,23 @@ class Index implements BacklogIndex {
     const { parent, ids } = this.#flat;
     // The changed nodes, item first (at most the item and its three ancestors).
     const changed: number[] = [];
-    let n = 0;
     if (this.#status[node] !== next) {
       this.#apply(node, next);
-      changed[n++] = node;
+      changed.push(node);
     }
     if (rollUp) {
       for (let at = parent[node]!; at >= 0; at = parent[at]!) {
         const derived = rollUpStatus(this.#childCounts, at * STATUS_COUNT, this.#childTotal[at]!);
         if (derived !== this.#status[at]) {
           this.#apply(at, derived);
-          changed[n++] = at;
+          changed.push(at);
         }
       }
     }
-    if (n === 0) return this.#backlog;
+    if (changed.length === 0) return this.#backlog;
     this.#copyPath(node);
     if (onChange) {
-      for (let k = 0; k < n; k++) onChange(ids[changed[k]!]!, STATUSES[this.#status[changed[k]!]!]!);
+      for (const at of changed) onChange(ids[at]!, STATUSES[this.#status[at]!]!);
     }
     return this.#backlog;
   }
