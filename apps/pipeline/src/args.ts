@@ -16,6 +16,8 @@ export interface ExecutionOptions {
   retries: number | undefined;
   concurrency: number | undefined;
   scope: string | undefined;
+  /** `--timeout`: the time limit of an attempt in ms, 0 for none. */
+  timeoutMs: number | undefined;
   qa: string | undefined;
   progress: ProgressMode;
   json: boolean;
@@ -45,6 +47,7 @@ export function execution(parsed: Record<string, string | boolean | undefined>):
     simulateMs: optionalInteger(simulate, '--simulate'),
     retries: optionalInteger(values.retries, '--retries'),
     scope: values.scope,
+    timeoutMs: optionalInteger(values.timeout, '--timeout'),
     qa: values.qa === undefined ? undefined : nonEmpty(values.qa, '--qa'),
     progress,
     json: values.json ?? false,

@@ -17,8 +17,11 @@ ${STORE_OPTION}
   --concurrency N    run up to N subtasks at once (default 1)
   --retries N        extra attempts for a failing subtask (default 2)
   --scope ID         only run subtasks under this id (P1, P1.M2, P1.M2.T3 or P1.M2.T3.S4)
-                     --exec, --concurrency, --retries and --scope are kept in the session's run.json:
-                     resume reuses them, and one given again replaces the stored one
+  --timeout MS       stop an attempt that runs longer than MS milliseconds (its whole process
+                     group) and count it as failed; 0: no limit (the default)
+                     --exec, --concurrency, --retries, --scope and --timeout are kept in the
+                     session's run.json: resume reuses them, and one given again replaces the
+                     stored one
   --output MODE      quiet (default: progress and failures) or stream (every worker line, prefixed
                      with its item id); each attempt's output is kept in <session>/logs/
   --qa CMD           run CMD once when every subtask is Complete; failure output goes to TEST_RESULTS.md
@@ -75,12 +78,13 @@ Options:
   --plan-dir DIR     where sessions live (default ./plan)
 ${STORE_OPTION}
   --json             one JSON object`,
-  work: `Usage: savepoint work --store URL [--session ID] [--concurrency N] [--exec CMD] [--lease-ms N]
+  work: `Usage: savepoint work --store URL [--session ID] [--concurrency N] [--exec CMD] [--timeout MS]
+                      [--lease-ms N]
 
 Joins a session of a PostgreSQL database as more workers, on this machine or any other: each of
 the N workers (ids <host>/<pid>/1..N) claims the next ready subtask under a lease, renews it while
-the command runs and records the outcome. Uses the session's stored worker command, retries and
-scope (from savepoint run --store or import) unless --exec is given.
+the command runs and records the outcome. Uses the session's stored worker command, retries,
+scope and time limit (from savepoint run --store or import) unless --exec or --timeout is given.
 
 Exits 0 when nothing in scope can become ready any more, 1 when subtasks in scope are Failed.
 Ctrl-C (SIGINT) or SIGTERM stops the commands and gives their subtasks back at once (exit
@@ -95,6 +99,7 @@ ${STORE_OPTION}
   --exec CMD         the worker command instead of the stored one (same variables as run --exec;
                      SAVEPOINT_SESSION_DIR is this worker's local folder)
   --simulate MS      pretend each subtask takes MS milliseconds instead of running a command
+  --timeout MS       this worker's time limit per attempt instead of the stored one; 0: no limit
   --lease-ms N       how long a claim lasts without a heartbeat (default 30000; heartbeats every
                      third of it): a killed worker's subtask runs again about this long after
   --plan-dir DIR     local folder for logs: <DIR>/workers/<session>/<host>-<pid>-<n>/logs

@@ -3,8 +3,8 @@ import { delimiter, join, resolve, sep } from 'node:path';
 
 /**
  * What the resume command must repeat from the run that was stopped. The worker command, scope,
- * concurrency and retries are in the session's run.json already; simulated work and the QA step
- * are not.
+ * concurrency, retries and time limit are in the session's run.json already; simulated work and
+ * the QA step are not.
  */
 export interface HintOptions {
   planDir: string;

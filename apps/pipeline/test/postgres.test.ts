@@ -153,6 +153,41 @@ describePg('savepoint --store postgres://', () => {
     });
   });
 
+  it('run --store keeps --timeout with the session; work uses it unless given --timeout', async () => {
+    writeFileSync(join(work.dir, 'prd.md'), '# PRD\n\n- one\n');
+    writeFileSync(join(work.dir, 'tasks.json'), makeBacklog([[]]));
+    const first = await cli([
+      'run',
+      'prd.md',
+      '--store',
+      storeUrl,
+      '--backlog',
+      'tasks.json',
+      '--exec',
+      'sleep 60',
+      '--timeout',
+      '400',
+      '--retries',
+      '0',
+    ]);
+    expect(first.code, first.stderr).toBe(1);
+    expect(first.stderr).toContain('(timed out after 400 ms)');
+    expect(first.elapsedMs).toBeLessThan(30_000);
+    const reset = () => cli(['set-status', 'P1.M1.T1.S1', 'Planned', '--store', storeUrl]);
+    // A command of at least 1 s: the stored 400 ms limit ends it again.
+    const log = join(work.dir, 'worker.log');
+    const slow = `sleep 1; echo "$SAVEPOINT_ITEM_ID" >> "${log}"`;
+    expect((await reset()).code).toBe(0);
+    const limited = await cli(['work', '--store', storeUrl, '--exec', slow, '--json']);
+    expect(limited.code, limited.stderr).toBe(1);
+    expect(limited.stderr).toContain('(timed out after 400 ms)');
+    expect(existsSync(log)).toBe(false);
+    expect((await reset()).code).toBe(0);
+    const lifted = await cli(['work', '--store', storeUrl, '--exec', slow, '--timeout', '0']);
+    expect(lifted.code, lifted.stderr).toBe(0);
+    expect(readLines(log)).toEqual(['P1.M1.T1.S1']);
+  });
+
   it('Ctrl-C or SIGTERM of work gives the held subtasks back at once (130/143)', async () => {
     const created = await store.create({
       hash: freshHash(),

@@ -403,6 +403,60 @@ describe('what a worker gets and what a session remembers', () => {
     expect(statuses(w.plan)).toEqual(Array(4).fill('Complete'));
   }, 60_000);
 
+  it('--timeout stops an attempt that runs longer, is kept for resume, and 0 lifts it', async () => {
+    const w = workspace(independent(1));
+    const marker = newMarker();
+    const args = ['--plan-dir', w.plan];
+    const first = await runCli(
+      [
+        'run',
+        w.prd,
+        ...args,
+        '--backlog',
+        w.backlog,
+        '--exec',
+        `echo started >> "${w.log}"; sleep 60`,
+        '--timeout',
+        '500',
+        '--retries',
+        '0',
+      ],
+      w.dir,
+      marker.env,
+    );
+    expect(first.code, first.stderr).toBe(1);
+    expect(first.stderr).toContain(
+      'P1.M1.T1.S1 failed after 1 attempt(s) (timed out after 500 ms)',
+    );
+    // Not the 60 s of the command: the group was ended at the limit.
+    expect(first.elapsedMs).toBeLessThan(30_000);
+    await expectNoneLeft(marker.text);
+    const session = sessionDirs(w.plan)[0]!;
+    const runJson = () => JSON.parse(readFileSync(join(session, 'run.json'), 'utf8'));
+    expect(runJson()).toMatchObject({ timeoutMs: 500, retries: 0 });
+    expect(readFileSync(join(session, 'ERROR_REPORT.md'), 'utf8')).toContain(
+      'Reason: timed out after 500 ms',
+    );
+    expect(statuses(w.plan)).toEqual(['Failed']);
+
+    // A resume without --timeout keeps the stored limit: a command of at least 1 s fails again.
+    const slow = `sleep 1; echo finished >> "${w.log}"`;
+    const reset = () => runCli(['set-status', 'P1.M1.T1.S1', 'Planned', ...args], w.dir);
+    expect((await reset()).code).toBe(0);
+    const again = await runCli(['resume', ...args, '--exec', slow], w.dir);
+    expect(again.code, again.stderr).toBe(1);
+    expect(again.stderr).toContain('(timed out after 500 ms)');
+    expect(readLines(w.log)).toEqual(['started']);
+
+    // --timeout 0 lifts it, and is stored too.
+    expect((await reset()).code).toBe(0);
+    const lifted = await runCli(['resume', ...args, '--timeout', '0'], w.dir);
+    expect(lifted.code, lifted.stderr).toBe(0);
+    expect(readLines(w.log)).toEqual(['started', 'finished']);
+    expect(runJson()).toMatchObject({ exec: slow, timeoutMs: 0 });
+    expect(statuses(w.plan)).toEqual(['Complete']);
+  }, 90_000);
+
   it('a NUL byte or a 200 KB title does not stick the session; the item file has the context', async () => {
     const huge = 'x'.repeat(200 * 1024);
     const w = workspace(makeBacklog([[], [0]], (i) => (i === 0 ? 'nul\u0000inside' : huge)));

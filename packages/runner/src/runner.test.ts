@@ -8,6 +8,7 @@ import { backlogOf } from '../test/backlog.ts';
 import { commandWorker, runCommand } from './command-worker.ts';
 import { blockedSubtasks } from './report.ts';
 import { createRunner, type RunnerOptions } from './runner.ts';
+import { simulatedWorker } from './simulate.ts';
 import type { RunnerEvent, Worker } from './types.ts';
 import { createSessionSource, type WorkSource } from './work-source.ts';
 
@@ -202,6 +203,46 @@ describe('createRunner with function workers', () => {
     await manager.close();
   });
 
+  it('takes timeoutMs 0, and one longer than a timer holds, as no limit', async () => {
+    // setTimeout with more than 2 ** 31 - 1 ms fires after 1 ms: such a limit must not end an
+    // attempt that outlives a 30 ms timer set after it.
+    for (const timeoutMs of [0, 2 ** 31, 3_000_000_000]) {
+      const manager = await open([[]]);
+      const { done } = run(
+        manager,
+        (_item, _context, signal) =>
+          new Promise((resolve) => {
+            const timer = setTimeout(() => resolve({ ok: true }), 30);
+            signal.addEventListener('abort', () => {
+              clearTimeout(timer);
+              resolve({ ok: false, message: `aborted: ${String(signal.reason)}` });
+            });
+          }),
+        { timeoutMs },
+      );
+      const summary = await done;
+      expect({ timeoutMs, failed: summary.failed }).toEqual({ timeoutMs, failed: [] });
+      expect(statusesOf(manager)).toEqual(['Complete']);
+      await manager.close();
+    }
+  });
+
+  it('ends simulated work that is longer than a timer holds only when aborted', async () => {
+    const manager = await open([[]]);
+    const stop = new AbortController();
+    const { done, events } = run(manager, simulatedWorker(3_000_000_000), {
+      signal: stop.signal,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(events.map((e) => e.type)).toEqual(['started']);
+    stop.abort();
+    const summary = await done;
+    expect(summary.interrupted).toBe(true);
+    expect(summary.completed).toEqual([]);
+    expect(statusesOf(manager)).toEqual(['Planned']);
+    await manager.close();
+  });
+
   it('hands the worker its item, ancestors, context scope and dependencies', async () => {
     const manager = await open([[], [0]]);
     const details: unknown[] = [];
@@ -318,6 +359,11 @@ describe('createRunner with function workers', () => {
     expect(() =>
       createRunner({ session: manager, worker: () => undefined, concurrency: 0 }),
     ).toThrow(/concurrency/);
+    for (const timeoutMs of [-1, 0.5, Number.NaN]) {
+      expect(() => createRunner({ session: manager, worker: () => undefined, timeoutMs })).toThrow(
+        /timeoutMs to be a whole number of 0 or more/,
+      );
+    }
     for (const groupCommitMs of [-1, 1.5]) {
       expect(() =>
         createRunner({ session: manager, worker: () => undefined, groupCommitMs }),

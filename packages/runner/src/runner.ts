@@ -14,6 +14,7 @@ import type { Subtask } from '@savepoint/task-schema';
 import { RunnerError } from './errors.ts';
 import { TOKEN_VARIABLE } from './internal/proc.ts';
 import { ProcessGroups } from './internal/process-groups.ts';
+import { MAX_TIMER_MS } from './internal/timers.ts';
 import { describeItem, describeWithoutIndex } from './item-details.ts';
 import { blockedSubtasks, syncErrorReport } from './report.ts';
 import type {
@@ -56,7 +57,11 @@ export interface RunnerOptions {
    * @default n => Math.min(5000, 200 * 2 ** (n - 1))
    */
   backoff?: (retry: number) => number;
-  /** An attempt running longer than this is stopped and counts as failed. @default no limit */
+  /**
+   * An attempt running longer than this many milliseconds is stopped and counts as failed. `0`,
+   * or more than a Node timer holds (2,147,483,647 ms, about 24.8 days): no limit.
+   * @default no limit
+   */
   timeoutMs?: number;
   /** Only subtasks under this item id. */
   scope?: string;
@@ -140,6 +145,11 @@ export function createRunner(options: RunnerOptions): Runner {
   const concurrency = options.concurrency ?? 1;
   const retries = options.retries ?? 0;
   const backoff = options.backoff ?? ((n: number) => Math.min(5000, 200 * 2 ** (n - 1)));
+  // 0 and a limit no timer can hold are no limit.
+  const timeoutMs =
+    options.timeoutMs === undefined || options.timeoutMs === 0 || options.timeoutMs > MAX_TIMER_MS
+      ? undefined
+      : options.timeoutMs;
   const tailLines = options.tailLines ?? 20;
   const emit = options.onEvent ?? (() => undefined);
   // Nobody reads the output line by line: it goes straight to the log, and a failure's tail is
@@ -414,12 +424,12 @@ export function createRunner(options: RunnerOptions): Runner {
     if (stop.aborted) attemptStop.abort(stop.reason);
     let timedOut = false;
     const timer =
-      options.timeoutMs === undefined
+      timeoutMs === undefined
         ? undefined
         : setTimeout(() => {
             timedOut = true;
-            attemptStop.abort(new Error(`timed out after ${options.timeoutMs} ms`));
-          }, options.timeoutMs);
+            attemptStop.abort(new Error(`timed out after ${timeoutMs} ms`));
+          }, timeoutMs);
 
     const context: WorkerContext = {
       attempt,
@@ -468,7 +478,7 @@ export function createRunner(options: RunnerOptions): Runner {
       attempts.delete(item.id);
     }
     if (timedOut) {
-      result = { ...result, ok: false, message: `timed out after ${options.timeoutMs} ms` };
+      result = { ...result, ok: false, message: `timed out after ${timeoutMs} ms` };
     }
     if (wantLines) {
       const rest = partial + decoder.end();
@@ -532,7 +542,8 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
       signal.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    // A pause longer than a timer holds waits as long as one can (about 24.8 days).
+    const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
     signal.addEventListener('abort', done, { once: true });
   });
 }
@@ -563,7 +574,7 @@ function check(options: RunnerOptions): void {
   for (const [name, min] of [
     ['concurrency', 1],
     ['retries', 0],
-    ['timeoutMs', 1],
+    ['timeoutMs', 0],
     ['tailLines', 0],
     ['groupCommitMs', 0],
   ] as const) {

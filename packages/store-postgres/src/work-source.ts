@@ -1,12 +1,15 @@
 import type { Subtask } from '@savepoint/task-schema';
 import type { PostgresClaim, PostgresClaims } from './claims.ts';
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Options of {@link createWorkSource}. */
 export interface WorkSourceOptions {
   /** This process's worker id prefix; each claim gets `<workerId>`. Non-empty. */
   readonly workerId: string;
   /**
-   * The lease of each claim, renewed every third of it while the subtask runs.
+   * The lease of each claim, renewed every third of it (at least every 24.8 days, the longest a
+   * Node timer holds) while the subtask runs.
    * @default 30000
    */
   readonly leaseMs?: number;
@@ -69,6 +72,9 @@ export function createWorkSource(
   if (options.onLost !== undefined && typeof options.onLost !== 'function') {
     throw new TypeError('options.onLost must be a function');
   }
+  // Every third of the lease, but no longer than a timer holds (2,147,483,647 ms, about 24.8
+  // days): setInterval with more would fire every millisecond.
+  const heartbeatMs = Math.min(leaseMs / 3, MAX_TIMER_MS);
   const held = new Map<string, { claim: PostgresClaim; timer: NodeJS.Timeout }>();
   const lost = new Set<string>();
   const { signal, scope } = options;
@@ -86,7 +92,7 @@ export function createWorkSource(
         } else if (renewed) {
           entry.claim = { ...entry.claim, expiresAt: renewed.expiresAt };
         }
-      }, leaseMs / 3),
+      }, heartbeatMs),
     };
     entry.timer.unref();
     held.set(claim.itemId, entry);

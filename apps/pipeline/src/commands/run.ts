@@ -112,9 +112,9 @@ async function withRunStore(
 }
 
 function openOptions(command: ExecutionOptions, { kind, store }: Store) {
-  const { exec, retries, concurrency, scope } = command;
+  const { exec, retries, concurrency, scope, timeoutMs } = command;
   return {
-    given: { exec, retries, concurrency, scope },
+    given: { exec, retries, concurrency, scope, timeoutMs },
     hasWorker: command.simulateMs !== undefined,
     ...(kind === 'postgres'
       ? { readConfig: (found: SessionSummary) => readSharedRunConfig(store, found.id) }

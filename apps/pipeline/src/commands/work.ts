@@ -16,7 +16,7 @@ import type { CliCommand } from './shared.ts';
 export const work: CliCommand = {
   positionals: false,
   async run(values, _positionals, io) {
-    const { exec, simulateMs, output, json, concurrency } = execution(values);
+    const { exec, simulateMs, output, json, concurrency, timeoutMs } = execution(values);
     const leaseMs = wholeNumber(
       values['lease-ms'] as string | undefined,
       '--lease-ms',
@@ -25,7 +25,8 @@ export const work: CliCommand = {
     );
     return withPostgres(values, io.env, 'work', async (pg) => {
       const session = await pickSession(pg.store, values.session as string | undefined);
-      const config = mergeRunConfig(await readSharedRunConfig(pg.store, session.id), { exec });
+      const stored = await readSharedRunConfig(pg.store, session.id);
+      const config = mergeRunConfig(stored, { exec, timeoutMs });
       if (config.exec === undefined && simulateMs === undefined) {
         throw new CliError(
           `session ${session.id} has no stored worker command: give --exec CMD (or start it with savepoint run --store URL --exec CMD)`,
