@@ -257,6 +257,23 @@ describe('acquireLock', () => {
     await lock.release();
   });
 
+  it('does not touch the lock every millisecond when staleMs / 3 is more than a timer holds', async () => {
+    // setInterval with more than 2 ** 31 - 1 ms (Infinity too) fires every millisecond.
+    for (const staleMs of [Number.POSITIVE_INFINITY, 7_000_000_000]) {
+      const dir = freshDir();
+      const path = join(dir, 'run.lock');
+      const lock = await acquireLock(path, { staleMs });
+      // An old time that any touch would replace.
+      utimesSync(path, 1_000_000, 1_000_000);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect({ staleMs, mtimeMs: statSync(path).mtimeMs }).toEqual({
+        staleMs,
+        mtimeMs: 1_000_000_000,
+      });
+      await lock.release();
+    }
+  });
+
   it('reports a lock lost while held, without throwing from its timer', async () => {
     const dir = freshDir();
     const path = join(dir, 'run.lock');

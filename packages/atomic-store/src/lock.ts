@@ -5,6 +5,7 @@ import { fsx, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY } from './internal/fs.ts';
 import {
   bootTimeMs,
   isProcessAlive,
+  MAX_TIMER_MS,
   processStartMs,
   processStartTicks,
   sleep,
@@ -34,7 +35,8 @@ export interface LockHolder {
 export interface LockOptions {
   /**
    * A lock whose file has not been touched for this long is stale and may be taken over, even
-   * if its holder still runs. A held lock is touched every `staleMs / 3` (see `refresh`).
+   * if its holder still runs. A held lock is touched every `staleMs / 3` (see `refresh`), and at
+   * least once every 24.8 days (the longest a Node timer holds); `Infinity`: never stale.
    * @default 30000
    */
   staleMs?: number;
@@ -210,7 +212,10 @@ class HeldLock implements Lock {
     this.holder = holder;
     this.#onCompromised = settings.onCompromised;
     if (settings.refresh) {
-      this.#timer = setInterval(() => void this.#refresh(), Math.max(10, settings.staleMs / 3));
+      // No longer than a timer holds: setInterval with more (staleMs: Infinity too) fires every
+      // millisecond.
+      const every = Math.min(MAX_TIMER_MS, Math.max(10, settings.staleMs / 3));
+      this.#timer = setInterval(() => void this.#refresh(), every);
       this.#timer.unref();
     }
   }

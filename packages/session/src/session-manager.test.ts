@@ -459,6 +459,17 @@ describe('updates and flushes', () => {
     expect(statusOf(await readTasks(state.metadata.path), 'P1.M1.T1.S2')).toBe('Complete');
   });
 
+  it('does not flush after 1 ms when maxDelayMs is longer than a timer holds', async () => {
+    // setTimeout with more than 2 ** 31 - 1 ms fires after 1 ms.
+    const session = manager(PRD_A, { flushPolicy: { maxDelayMs: 3_000_000_000 } });
+    await session.initialize({ backlog: makeBacklog(shape) });
+    session.updateItemStatus('P1.M1.T1.S1', 'Complete');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(session.getStats()).toMatchObject({ flushes: 0, isDirty: true });
+    await session.flushUpdates();
+    expect(session.getStats()).toMatchObject({ flushes: 1, isDirty: false });
+  });
+
   it('writes synchronously with flushSync', async () => {
     const session = manager(PRD_A);
     const state = await session.initialize({ backlog: makeBacklog(shape) });

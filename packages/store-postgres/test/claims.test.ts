@@ -218,6 +218,13 @@ describePg('PostgreSQL store: claims', () => {
     const aborted = new AbortController();
     aborted.abort();
     expect(await claims.waitForWork({ signal: aborted.signal })).toBe('aborted');
+    // More than a timer holds: setTimeout would fire after 1 ms, so the wait would end at once.
+    const stop = new AbortController();
+    const long = claims.waitForWork({ timeoutMs: 3_000_000_000, signal: stop.signal });
+    const later = new Promise((resolve) => setTimeout(() => resolve('still waiting'), 50));
+    expect(await Promise.race([long, later])).toBe('still waiting');
+    stop.abort();
+    expect(await long).toBe('aborted');
   });
 
   it("a holder's load and compaction see the workers' changes; a held subtask keeps its status", async () => {

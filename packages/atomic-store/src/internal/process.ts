@@ -39,7 +39,16 @@ export function bootTimeMs(): number {
   return Date.now() - uptime() * 1000;
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason once it aborts. */
+/**
+ * The longest delay a Node timer holds (about 24.8 days); `setTimeout` and `setInterval` with more
+ * fire after 1 ms.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Resolves after `ms` (at most {@link MAX_TIMER_MS}), or rejects with the signal's reason once it
+ * aborts.
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
@@ -50,10 +59,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       clearTimeout(timer);
       reject(signal?.reason);
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.min(ms, MAX_TIMER_MS),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

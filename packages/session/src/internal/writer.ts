@@ -356,10 +356,14 @@ export class SessionWriter {
   #armTimer(): void {
     const { maxDelayMs } = this.#policy;
     if (maxDelayMs === undefined || this.#timer !== undefined || !this.isDirty) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#autoFlush('maxDelayMs');
-    }, maxDelayMs);
+    // A delay longer than a timer holds (about 24.8 days) would fire after 1 ms: it waits that long.
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#autoFlush('maxDelayMs');
+      },
+      Math.min(maxDelayMs, 2 ** 31 - 1),
+    );
     this.#timer.unref?.();
   }
 

@@ -79,7 +79,8 @@ export class Listener {
       };
       const onAbort = (): void => finish('aborted');
       const waiter: Waiter = { session, wake: finish };
-      const timer = setTimeout(() => finish('timeout'), timeoutMs);
+      // No longer than a timer holds (about 24.8 days): with more, setTimeout fires after 1 ms.
+      const timer = setTimeout(() => finish('timeout'), Math.min(timeoutMs, 2 ** 31 - 1));
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiters.add(waiter);
     });
