@@ -64,7 +64,16 @@ describe('help', () => {
   });
 
   it('each command takes exactly the options its help lists', () => {
-    const exec = ['plan-dir', 'store', 'exec', 'simulate', 'concurrency', 'retries', 'scope'];
+    const exec = [
+      'plan-dir',
+      'store',
+      'exec',
+      'simulate',
+      'concurrency',
+      'retries',
+      'scope',
+      'timeout',
+    ];
     const shown = ['output', 'qa', 'progress', 'json', 'flush'];
     const session = ['plan-dir', 'store', 'session', 'json'];
     const expected: Record<string, string[]> = {
@@ -79,6 +88,7 @@ describe('help', () => {
         'concurrency',
         'exec',
         'simulate',
+        'timeout',
         'lease-ms',
         'plan-dir',
         'output',
