@@ -159,3 +159,22 @@ describe('createPlainRenderer', () => {
     );
   });
 });
+
+describe('createPlainRenderer with a period longer than a timer holds', () => {
+  it('does not tick every millisecond', async () => {
+    // setInterval with more than 2 ** 31 - 1 ms fires every millisecond; each tick reads the clock.
+    vi.useRealTimers();
+    const stream = new FakeStream({ isTTY: false });
+    const tracker = new ProgressTracker({ total: 3 });
+    let reads = 0;
+    const clock = () => {
+      reads += 1;
+      return Date.now();
+    };
+    const renderer = createPlainRenderer({ stream, tracker, clock, intervalMs: 3_000_000_000 });
+    const before = reads;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(reads - before).toBe(0);
+    renderer.stop();
+  });
+});

@@ -82,7 +82,8 @@ export function createPlainRenderer(options: PlainRendererOptions): Renderer {
     tracker.on('complete', onItem('completed')),
     tracker.on('fail', onItem('failed')),
   ];
-  const timer = setInterval(() => status(false, false), intervalMs);
+  // At most what a timer holds (about 24.8 days): setInterval with more fires every millisecond.
+  const timer = setInterval(() => status(false, false), Math.min(intervalMs, 2 ** 31 - 1));
   timer.unref?.();
   status(true, true);
 

@@ -372,3 +372,22 @@ describe('createTerminalRenderer', () => {
     expect(withoutEscapes).not.toMatch(/[\u0080-\u009f]/);
   });
 });
+
+describe('createTerminalRenderer with a period longer than a timer holds', () => {
+  it('does not tick every millisecond', async () => {
+    // setInterval with more than 2 ** 31 - 1 ms fires every millisecond; each tick reads the clock.
+    vi.useRealTimers();
+    const stream = new FakeStream({ isTTY: true });
+    const tracker = new ProgressTracker({ total: 3 });
+    let reads = 0;
+    const clock = () => {
+      reads += 1;
+      return Date.now();
+    };
+    const renderer = createTerminalRenderer({ stream, tracker, clock, env: {}, fps: 1e-7 });
+    const before = reads;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(reads - before).toBe(0);
+    renderer.stop();
+  });
+});

@@ -175,7 +175,8 @@ export function createTerminalRenderer(options: TerminalRendererOptions): Render
   };
 
   const unsubscribe = tracker.on('progress', () => draw(false, false));
-  const timer = setInterval(() => draw(false, false), frameMs);
+  // At most what a timer holds (about 24.8 days): setInterval with more fires every millisecond.
+  const timer = setInterval(() => draw(false, false), Math.min(frameMs, 2 ** 31 - 1));
   timer.unref?.();
   draw(true, true, HIDE_CURSOR);
 
