@@ -39,7 +39,10 @@ export interface PostgresClaimOutcome extends ClaimOutcome {
 export interface PostgresClaims extends SessionClaims {
   /**
    * Claims the next ready subtask with ONE statement (`UPDATE ... WHERE id = (SELECT ... FOR
-   * UPDATE SKIP LOCKED) RETURNING`), so two workers never get the same subtask. Expired leases
+   * UPDATE SKIP LOCKED) RETURNING`), so two workers never get the same subtask. The statement
+   * also locks the subtask's task, milestone and phase rows (top down, as an outcome's roll-up
+   * does) and sets those not Implementing to Implementing: a roll-up in flight under them is
+   * waited for, so a lease given back at that moment cannot leave them Planned. Expired leases
    * of the session are given back first (at most once a poll interval).
    *
    * @returns the claim, or `null` when nothing is ready now
@@ -123,16 +126,20 @@ claimed AS (
    WHERE c.session_id = $1 AND c.id = picked.id
   RETURNING c.id, c.path, c.attempt, c.lease_token, c.lease_expires_at, c.raw::text AS raw
 ),
+-- Every ancestor is locked, not only those the snapshot shows as not Implementing: a roll-up
+-- in flight (a lease given back) may be setting one to Planned; once it commits, the locked row
+-- is read as it left it.
 ancestors AS (
   SELECT a.id, a.status AS from_status, a.position
     FROM ${q}.items a, claimed
-   WHERE a.session_id = $1 AND a.id = ANY (claimed.path) AND a.status <> 'Implementing'
+   WHERE a.session_id = $1 AND a.id = ANY (claimed.path)
    ORDER BY a.position
      FOR UPDATE OF a
 ),
 rolled AS (
   UPDATE ${q}.items a SET status = 'Implementing'
-    FROM ancestors WHERE a.session_id = $1 AND a.id = ancestors.id
+    FROM ancestors
+   WHERE a.session_id = $1 AND a.id = ancestors.id AND ancestors.from_status <> 'Implementing'
   RETURNING a.id
 ),
 event AS (

@@ -6,8 +6,9 @@ import { describePg, freshHash, freshSchema, makeBacklog, useDatabase } from './
 describePg('PostgreSQL store: claims', () => {
   const database = useDatabase();
   let store: PostgresStore;
+  const schema = freshSchema('claims');
   beforeAll(() => {
-    store = createPostgresStore({ connectionString: database.url, schema: freshSchema('claims') });
+    store = createPostgresStore({ connectionString: database.url, schema });
   });
   afterAll(async () => {
     await store.close();
@@ -209,6 +210,70 @@ describePg('PostgreSQL store: claims', () => {
     } finally {
       await waiter.close();
     }
+  });
+
+  it('a claim waits for a roll-up under the same containers, then rolls them up again', async () => {
+    // A lease given back while its sibling is being claimed: the give-back rolls the task, the
+    // milestone and the phase back to Planned. A claim that went by what its snapshot showed
+    // (Implementing, before the give-back committed) left them Planned over its Implementing
+    // subtask until that subtask's next change.
+    const { id, claims } = await session(makeBacklog([[{}, {}]]));
+    const first = await claims.claimNext({ workerId: 'a', ...lease });
+    const giver = new pg.Client({ connectionString: database.url });
+    await giver.connect();
+    let claimed: ReturnType<PostgresClaims['claimNext']> | undefined;
+    try {
+      // The give-back has run its roll-up, and holds the containers' rows, uncommitted.
+      await giver.query('BEGIN');
+      await giver.query(`SELECT "${schema}".give_back($1, 'abandon', NULL, $2::uuid)`, [
+        id,
+        first!.token,
+      ]);
+      let settled = false;
+      claimed = claims.claimNext({ workerId: 'c', ...lease });
+      claimed.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      // The event: the claim is waiting for a lock (the give-back's rows).
+      for (;;) {
+        expect(settled, 'the claim finished without waiting for the give-back').toBe(false);
+        const { rows } = await giver.query<{ waiting: number }>(
+          `SELECT count(*)::int AS waiting FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'
+              AND query LIKE '%WITH picked AS%'`,
+        );
+        if (rows[0]!.waiting > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await giver.query('COMMIT');
+      expect((await claimed)?.itemId).toBe('P1.M1.T1.S2');
+    } finally {
+      await giver.query('ROLLBACK').catch(() => undefined);
+      await claimed?.catch(() => undefined);
+      await giver.end();
+    }
+    const exported = JSON.parse(await store.exportTasks(id));
+    const phase = exported.backlog[0];
+    const task = phase.milestones[0].tasks[0];
+    expect([phase.status, phase.milestones[0].status, task.status]).toEqual([
+      'Implementing',
+      'Implementing',
+      'Implementing',
+    ]);
+    expect(task.subtasks.map((s: { status: string }) => s.status)).toEqual([
+      'Planned',
+      'Implementing',
+    ]);
+    const last = (await store.events(id))
+      .slice(-4)
+      .map((e) => [e.kind, e.itemId, e.to, e.workerId]);
+    expect(last).toEqual([
+      ['claim', 'P1.M1.T1.S2', 'Implementing', 'c'],
+      ['rollup', 'P1.M1.T1', 'Implementing', 'c'],
+      ['rollup', 'P1.M1', 'Implementing', 'c'],
+      ['rollup', 'P1', 'Implementing', 'c'],
+    ]);
   });
 
   it('falls back to polling: a wait without a notification ends at the poll interval', async () => {
