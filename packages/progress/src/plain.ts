@@ -2,6 +2,7 @@ import { formatDuration, formatPercentage, formatRate, summaryLine } from './for
 import { describeValue } from './internal/describe.ts';
 import { checkBaseOptions, createOutput, messageLines } from './internal/output.ts';
 import { sanitize } from './internal/text.ts';
+import { MAX_TIMER_MS } from './internal/timers.ts';
 import type { Renderer, RendererBaseOptions } from './renderer.ts';
 import type { ItemEvent, Progress } from './tracker.ts';
 
@@ -82,8 +83,7 @@ export function createPlainRenderer(options: PlainRendererOptions): Renderer {
     tracker.on('complete', onItem('completed')),
     tracker.on('fail', onItem('failed')),
   ];
-  // At most what a timer holds (about 24.8 days): setInterval with more fires every millisecond.
-  const timer = setInterval(() => status(false, false), Math.min(intervalMs, 2 ** 31 - 1));
+  const timer = setInterval(() => status(false, false), Math.min(intervalMs, MAX_TIMER_MS));
   timer.unref?.();
   status(true, true);
 

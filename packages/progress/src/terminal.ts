@@ -2,6 +2,7 @@ import { formatDuration, formatPercentage, formatRate } from './format.ts';
 import { describeValue } from './internal/describe.ts';
 import { checkBaseOptions, createOutput, messageLines } from './internal/output.ts';
 import { sanitize, textWidth, truncate } from './internal/text.ts';
+import { MAX_TIMER_MS } from './internal/timers.ts';
 import type { Env, Renderer, RendererBaseOptions } from './renderer.ts';
 import type { Progress } from './tracker.ts';
 
@@ -175,8 +176,7 @@ export function createTerminalRenderer(options: TerminalRendererOptions): Render
   };
 
   const unsubscribe = tracker.on('progress', () => draw(false, false));
-  // At most what a timer holds (about 24.8 days): setInterval with more fires every millisecond.
-  const timer = setInterval(() => draw(false, false), Math.min(frameMs, 2 ** 31 - 1));
+  const timer = setInterval(() => draw(false, false), Math.min(frameMs, MAX_TIMER_MS));
   timer.unref?.();
   draw(true, true, HIDE_CURSOR);
 

@@ -1,7 +1,6 @@
 import type { Subtask } from '@savepoint/task-schema';
 import type { PostgresClaim, PostgresClaims } from './claims.ts';
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { MAX_TIMER_MS } from './internal/timers.ts';
 
 /** Options of {@link createWorkSource}. */
 export interface WorkSourceOptions {
@@ -72,8 +71,7 @@ export function createWorkSource(
   if (options.onLost !== undefined && typeof options.onLost !== 'function') {
     throw new TypeError('options.onLost must be a function');
   }
-  // Every third of the lease, but no longer than a timer holds (2,147,483,647 ms, about 24.8
-  // days): setInterval with more would fire every millisecond.
+  // Every third of the lease, but no longer than a timer holds.
   const heartbeatMs = Math.min(leaseMs / 3, MAX_TIMER_MS);
   const held = new Map<string, { claim: PostgresClaim; timer: NodeJS.Timeout }>();
   const lost = new Set<string>();

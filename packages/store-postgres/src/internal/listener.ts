@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { loadPg } from './load-pg.ts';
+import { MAX_TIMER_MS } from './timers.ts';
 
 /** Why a wait for work ended. */
 export type WakeReason = 'notified' | 'timeout' | 'aborted';
@@ -79,8 +80,7 @@ export class Listener {
       };
       const onAbort = (): void => finish('aborted');
       const waiter: Waiter = { session, wake: finish };
-      // No longer than a timer holds (about 24.8 days): with more, setTimeout fires after 1 ms.
-      const timer = setTimeout(() => finish('timeout'), Math.min(timeoutMs, 2 ** 31 - 1));
+      const timer = setTimeout(() => finish('timeout'), Math.min(timeoutMs, MAX_TIMER_MS));
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiters.add(waiter);
     });
